@@ -1,0 +1,107 @@
+"""Reads geodata/ once, at start-up. File formats are described in geodata/README.md."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import shapely
+from shapely.geometry import shape
+
+from app.geography.locator import CommunePoints, PointLocator
+from app.geography.model import Commune, Departement, Point, PostalCode, Region
+from app.geography.resolver import Geography, SearchRadius
+
+DEFAULT_GEODATA_DIR = Path(__file__).resolve().parent.parent.parent / "geodata"
+
+
+def load_geography(directory: Path = DEFAULT_GEODATA_DIR) -> Geography:
+    communes = {c.code: c for c in _read_communes(directory / "communes.csv")}
+    aliases = {row["old_code"]: row["current_code"] for row in _rows(directory / "commune_aliases.csv")}
+    contours = _read_contours(directory / "departements.geojson")
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    return Geography(
+        communes=communes,
+        aliases=aliases,
+        postal_codes={p.code: p for p in _read_postal_codes(directory / "postal_codes.csv")},
+        departements={d.code: d for d in _read_departements(directory / "departements.csv")},
+        regions={r["code"]: Region(r["code"], r["name"]) for r in _rows(directory / "regions.csv")},
+        adjacency=_read_adjacency(directory / "departements_adjacency.json"),
+        search_radii=_read_search_radii(directory / "sas_search_radii.csv"),
+        locator=PointLocator(
+            contours, _read_foreign_land(directory / "foreign_land.geojson"), _commune_points(communes)
+        ),
+        vintage=manifest["vintage"],
+    )
+
+
+def _rows(path: Path) -> Iterator[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        yield from csv.DictReader(handle)
+
+
+def _read_communes(path: Path) -> Iterator[Commune]:
+    for row in _rows(path):
+        yield Commune(
+            code=row["code"],
+            name=row["name"],
+            departement=row["departement"],
+            region=row["region"] or None,
+            postal_codes=tuple(row["postal_codes"].split()),
+            population=int(row["population"]),
+            point=Point(float(row["lat"]), float(row["lon"])) if row["lat"] else None,
+            point_source=row["point_source"],
+            parent=row["parent"] or None,
+        )
+
+
+def _read_postal_codes(path: Path) -> Iterator[PostalCode]:
+    for row in _rows(path):
+        yield PostalCode(
+            row["postal_code"],
+            tuple(row["communes"].split()),
+            tuple(row["departements"].split()),
+            Point(float(row["lat"]), float(row["lon"])),
+        )
+
+
+def _read_departements(path: Path) -> Iterator[Departement]:
+    for row in _rows(path):
+        yield Departement(row["code"], row["name"], row["region"] or None, row["zone"])
+
+
+def _read_contours(path: Path) -> dict[str, shapely.Geometry]:
+    features = json.loads(path.read_text(encoding="utf-8"))["features"]
+    return {f["properties"]["code"]: shape(f["geometry"]) for f in features}
+
+
+def _read_foreign_land(path: Path) -> shapely.Geometry:
+    features = json.loads(path.read_text(encoding="utf-8"))["features"]
+    return shapely.union_all([shape(f["geometry"]) for f in features])
+
+
+def _read_adjacency(path: Path) -> dict[str, frozenset[str]]:
+    table = json.loads(path.read_text(encoding="utf-8"))
+    return {code: frozenset(neighbours) for code, neighbours in table.items()}
+
+
+def _read_search_radii(path: Path) -> dict[str, SearchRadius]:
+    return {
+        row["departement"]: SearchRadius(float(row["default_radius_km"]), float(row["enlargement_km"]))
+        for row in _rows(path)
+    }
+
+
+def _commune_points(communes: dict[str, Commune]) -> CommunePoints:
+    """Points a coordinate can fall in: communes and arrondissements, not the PLM cities themselves."""
+    cities = {c.parent for c in communes.values() if c.parent}
+    placed = [c for c in communes.values() if c.point is not None and c.code not in cities]
+    return CommunePoints(
+        codes=tuple(c.parent or c.code for c in placed),
+        departements=tuple(c.departement for c in placed),
+        lats=np.array([c.point.lat for c in placed]),
+        lons=np.array([c.point.lon for c in placed]),
+    )

@@ -1,0 +1,94 @@
+"""The reference geography: look-ups by INSEE code, postal code and point; adjacency; régions.
+
+Every look-up answers a typed result; input that cannot be resolved gives `NotFound`, never an
+exception, whatever the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.geography.codes import normalise_commune_code, normalise_departement_code, normalise_postal_code
+from app.geography.locator import PointLocator
+from app.geography.model import Commune, Departement, Point, PointLocation, PostalCode, Region
+
+
+class NotFoundReason(StrEnum):
+    MALFORMED = "malformed"  # cannot be a code of that kind
+    UNKNOWN = "unknown"  # well formed, but no such code in the reference
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound:
+    reason: NotFoundReason
+
+
+@dataclass(frozen=True, slots=True)
+class CommuneMatch:
+    commune: Commune  # today's commune, or the municipal arrondissement asked for
+    requested_code: str
+    via_old_code: bool
+
+    @property
+    def city_code(self) -> str:
+        """The commune itself: the city for a municipal arrondissement."""
+        return self.commune.parent or self.commune.code
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRadius:
+    default_km: float
+    enlargement_km: float
+
+
+@dataclass(frozen=True)
+class Geography:
+    communes: dict[str, Commune]
+    aliases: dict[str, str]
+    postal_codes: dict[str, PostalCode]
+    departements: dict[str, Departement]
+    regions: dict[str, Region]
+    adjacency: dict[str, frozenset[str]]
+    search_radii: dict[str, SearchRadius]
+    locator: PointLocator
+    vintage: dict[str, str]
+
+    def commune(self, text: str) -> CommuneMatch | NotFound:
+        """INSEE code, current, of a municipal arrondissement, or old (merged commune) -> today's commune."""
+        code = normalise_commune_code(text)
+        if code is None:
+            return NotFound(NotFoundReason.MALFORMED)
+        if code in self.communes:
+            return CommuneMatch(self.communes[code], code, via_old_code=False)
+        if code in self.aliases:
+            return CommuneMatch(self.communes[self.aliases[code]], code, via_old_code=True)
+        return NotFound(NotFoundReason.UNKNOWN)
+
+    def postal_code(self, text: str) -> PostalCode | NotFound:
+        code = normalise_postal_code(text)
+        if code is None:
+            return NotFound(NotFoundReason.MALFORMED)
+        return self.postal_codes.get(code) or NotFound(NotFoundReason.UNKNOWN)
+
+    def locate(self, point: Point) -> PointLocation:
+        return self.locator.locate(point)
+
+    def departement(self, text: str) -> Departement | NotFound:
+        code = normalise_departement_code(text)
+        if code is None:
+            return NotFound(NotFoundReason.MALFORMED)
+        return self.departements.get(code) or NotFound(NotFoundReason.UNKNOWN)
+
+    def neighbours(self, departement: str) -> frozenset[str]:
+        return self.adjacency.get(departement, frozenset())
+
+    def are_adjacent(self, a: str, b: str) -> bool:
+        return b in self.neighbours(a)
+
+    def region_of(self, departement: str) -> str | None:
+        known = self.departements.get(departement)
+        return known.region if known else None
+
+    def departements_of_region(self, region: str) -> frozenset[str]:
+        return frozenset(d.code for d in self.departements.values() if d.region == region)

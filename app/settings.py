@@ -1,0 +1,74 @@
+"""Settings, read once from the environment, cast, checked, with defaults. Injectable for tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.geography.loader import DEFAULT_GEODATA_DIR
+
+PREFIX = "TERRITORIALITE_"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "info"
+    max_body_bytes: int = 2 * 1024 * 1024
+    cors_origins: tuple[str, ...] = ()
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    geodata_dir: Path = DEFAULT_GEODATA_DIR
+    keep_alive_seconds: int = 5
+    graceful_shutdown_seconds: int = 20
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(PREFIX + name)
+            return value.strip() if value is not None and value.strip() else None
+
+        defaults = cls()
+        log_level = (get("LOG_LEVEL") or defaults.log_level).lower()
+        if log_level not in LOG_LEVELS:
+            raise SettingsError(f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+        return cls(
+            host=get("HOST") or defaults.host,
+            port=_integer(get("PORT"), "PORT", defaults.port, 0, 65535),
+            workers=_integer(get("WORKERS"), "WORKERS", defaults.workers, 1, 64),
+            log_level=log_level,
+            max_body_bytes=_integer(get("MAX_BODY_BYTES"), "MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 64 << 20),
+            cors_origins=_words(get("CORS_ORIGINS")),
+            api_keys=_words(get("API_KEYS")),
+            geodata_dir=Path(get("GEODATA_DIR") or defaults.geodata_dir),
+            keep_alive_seconds=_integer(get("KEEP_ALIVE_SECONDS"), "KEEP_ALIVE_SECONDS", 5, 1, 300),
+            graceful_shutdown_seconds=_integer(
+                get("GRACEFUL_SHUTDOWN_SECONDS"), "GRACEFUL_SHUTDOWN_SECONDS", 20, 1, 600
+            ),
+        )
+
+
+def _integer(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be an integer, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{PREFIX}{name} must lie between {low} and {high}, not {value}")
+    return value
+
+
+def _words(raw: str | None) -> tuple[str, ...]:
+    return tuple(word.strip() for word in (raw or "").split(",") if word.strip())

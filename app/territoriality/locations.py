@@ -1,0 +1,131 @@
+"""From what a platform sends (INSEE code, postal code, coordinates) to a place in the geography.
+
+Project rule (policy-independent, documented in openapi.yaml and the README):
+- the département comes from the commune code when given, else from the postal code, else from
+  the coordinates: administrative codes come from the COG, contours only approximate;
+- the point used for distances is the coordinates when given, else the commune's point, else the
+  postal code's point: the most precise wins;
+- a pair that disagrees (a commune outside the postal code, coordinates in another département)
+  is kept, and flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from app.geography import CommuneMatch, Geography, NotFound, NotFoundReason, Point
+
+
+class LocationField(StrEnum):
+    COMMUNE = "commune"
+    POSTAL_CODE = "postal_code"
+    COORDINATES = "coordinates"
+
+
+@dataclass(frozen=True, slots=True)
+class LocationInput:
+    commune: str | None = None
+    postal_code: str | None = None
+    coordinates: Point | None = None
+
+    def __repr__(self) -> str:
+        return "LocationInput(<redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class LocationNote:
+    field: LocationField
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    departements: tuple[str, ...]  # empty: outside France
+    commune: str | None
+    point: Point | None
+    decided_by: LocationField
+    notes: tuple[LocationNote, ...] = field(default=())
+
+    @property
+    def in_france(self) -> bool:
+        return bool(self.departements)
+
+    def __repr__(self) -> str:
+        return "Place(<redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    field: LocationField
+    reason: NotFoundReason
+
+    @property
+    def detail(self) -> str:
+        kind = "INSEE commune code" if self.field is LocationField.COMMUNE else "postal code"
+        if self.reason is NotFoundReason.MALFORMED:
+            return f"not a valid {kind}"
+        return f"no such {kind} in the reference geography (COG 2026, with old codes of merged communes)"
+
+
+def resolve_location(geography: Geography, location: LocationInput) -> Place | Unresolved:
+    commune = geography.commune(location.commune) if location.commune is not None else None
+    if isinstance(commune, NotFound):
+        return Unresolved(LocationField.COMMUNE, commune.reason)
+    postal = geography.postal_code(location.postal_code) if location.postal_code is not None else None
+    if isinstance(postal, NotFound):
+        return Unresolved(LocationField.POSTAL_CODE, postal.reason)
+    located = geography.locate(location.coordinates) if location.coordinates is not None else None
+
+    notes: list[LocationNote] = []
+    if commune is not None:
+        departements, decided_by, commune_code = (
+            (commune.commune.departement,),
+            LocationField.COMMUNE,
+            commune.city_code,
+        )
+        if commune.via_old_code:
+            notes.append(
+                LocationNote(
+                    LocationField.COMMUNE,
+                    "old_commune_code",
+                    f"old code of a merged commune, read as today's {commune.commune.code}",
+                )
+            )
+        if postal is not None and not _commune_in_postal_code(commune, postal.communes, geography):
+            notes.append(
+                LocationNote(
+                    LocationField.POSTAL_CODE,
+                    "inconsistent_location",
+                    "the commune is not served by this postal code; the commune decides",
+                )
+            )
+    elif postal is not None:
+        departements, decided_by = postal.departements, LocationField.POSTAL_CODE
+        commune_code = _single_city(postal.communes, geography)
+    else:
+        assert located is not None, "the schema requires at least one field"
+        departements = (located.departement,) if located.departement else ()
+        decided_by, commune_code = LocationField.COORDINATES, located.nearest_commune
+
+    if located is not None and decided_by is not LocationField.COORDINATES and located.departement not in departements:
+        notes.append(
+            LocationNote(
+                LocationField.COORDINATES,
+                "inconsistent_location",
+                "the coordinates lie outside the département given by the codes; the codes decide",
+            )
+        )
+    point = location.coordinates or (commune.commune.point if commune else None) or (postal.point if postal else None)
+    return Place(departements, commune_code, point, decided_by, tuple(notes))
+
+
+def _commune_in_postal_code(match: CommuneMatch, served: tuple[str, ...], geography: Geography) -> bool:
+    cities = {geography.communes[code].parent or code for code in served}
+    return match.commune.code in served or match.city_code in cities
+
+
+def _single_city(codes: tuple[str, ...], geography: Geography) -> str | None:
+    cities = {geography.communes[code].parent or code for code in codes}
+    return cities.pop() if len(cities) == 1 else None

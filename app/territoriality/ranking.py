@@ -1,0 +1,221 @@
+"""ETHT.02: put the physicians of the patient's territory first.
+
+One engine, two uses: `rank_physicians` orders a roster (POST /v1/rankings), `classify_roster`
+gives each physician of a roster, in the order shown, its tier (the scenario ordering check).
+The core works on numpy arrays: tiers by the policy's ordered tests, then one lexsort on
+(tier, distance, input position).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from app.geography import Geography, geodesic_km
+from app.territoriality.locations import LocationInput, Place, Unresolved, resolve_location
+from app.territoriality.policies import Policy, Roster, Territory, Tier
+
+
+class NotApplicableReason(StrEnum):
+    PATIENT_LOCATION_MISSING = "patient_location_missing"
+    PATIENT_OUTSIDE_FRANCE = "patient_outside_france"
+
+
+@dataclass(frozen=True, slots=True)
+class PhysicianInput:
+    id: str
+    location: LocationInput
+
+
+@dataclass(frozen=True, slots=True)
+class Warning:
+    pointer: str  # JSON pointer into the request
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPhysician:
+    rank: int
+    index: int  # position in the request
+    id: str
+    tier: Tier
+    territorial: bool | None
+    distance_km: float | None
+    departement: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientLocationError(ValueError):
+    """The patient's code does not exist: a typo must never silently turn territoriality off."""
+
+    unresolved: Unresolved
+
+    @property
+    def pointer(self) -> str:
+        return f"/patient/location/{self.unresolved.field}"
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """Each physician's tier, distance and département, in input order."""
+
+    policy: Policy
+    patient: Place | None
+    not_applicable: NotApplicableReason | None
+    tiers: np.ndarray  # index into policy.tier_order; -1 when territoriality does not apply
+    distance_km: np.ndarray
+    departements: np.ndarray
+    warnings: tuple[Warning, ...]
+
+    @property
+    def applicable(self) -> bool:
+        return self.not_applicable is None
+
+    def tier(self, index: int) -> Tier:
+        return self.policy.tier_order[self.tiers[index]] if self.applicable else Tier.NOT_APPLICABLE
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    classification: Classification
+    ranking: tuple[RankedPhysician, ...]
+
+
+def classify_roster(
+    geography: Geography, patient_location: LocationInput | None, physicians: Sequence[PhysicianInput], policy: Policy
+) -> Classification:
+    patient, reason, warnings = _patient_place(geography, patient_location)
+    places, roster_warnings = _physician_places(geography, physicians)
+    departements = np.array([p.departements[0] if p and p.in_france else "" for p in places], dtype=np.str_)
+    distances = _distances(patient, places)
+    if reason is not None:
+        tiers = np.full(len(physicians), -1, dtype=np.int64)
+    else:
+        assert patient is not None
+        roster = Roster(departements, np.array([p is not None for p in places], dtype=bool), distances)
+        tiers = assign_tiers(policy, territory_of(geography, patient), roster)
+    return Classification(policy, patient, reason, tiers, distances, departements, warnings + roster_warnings)
+
+
+def rank_physicians(
+    geography: Geography,
+    patient_location: LocationInput | None,
+    physicians: Sequence[PhysicianInput],
+    policy: Policy,
+    limit: int | None = None,
+) -> Ranking:
+    classification = classify_roster(geography, patient_location, physicians, policy)
+    order = territorial_order(classification) if classification.applicable else np.arange(len(physicians))
+    shown = order[:limit] if limit is not None else order
+    ranked = tuple(_ranked(classification, physicians, rank, int(index)) for rank, index in enumerate(shown, start=1))
+    return Ranking(classification, ranked)
+
+
+def assign_tiers(policy: Policy, territory: Territory, roster: Roster) -> np.ndarray:
+    """Index of each physician's tier in `policy.tier_order`: the first test he passes."""
+    tiers = np.full(len(roster.located), len(policy.tiers) - 1, dtype=np.int64)
+    pending = np.ones(len(roster.located), dtype=bool)
+    for position, (_, test) in enumerate(policy.tiers):
+        hit = pending & test(territory, roster)
+        tiers[hit] = position
+        pending &= ~hit
+    return tiers
+
+
+def territorial_order(classification: Classification) -> np.ndarray:
+    """Best tier first; inside a tier, nearest first; then input order (a stable sort)."""
+    distance = np.nan_to_num(classification.distance_km, nan=np.inf)
+    return np.lexsort((np.arange(len(distance)), distance, classification.tiers))
+
+
+def territory_of(geography: Geography, patient: Place) -> Territory:
+    own = frozenset(patient.departements)
+    neighbours = frozenset().union(*(geography.neighbours(d) for d in own)) - own
+    regions = {geography.region_of(d) for d in own} - {None}
+    region_departements = frozenset().union(*(geography.departements_of_region(r) for r in regions))
+    radii = [geography.search_radii[d] for d in sorted(own) if d in geography.search_radii]
+    widest = max(radii, key=lambda r: (r.default_km, r.enlargement_km), default=None)
+    return Territory(
+        departements=own,
+        neighbours=neighbours,
+        region_departements=region_departements - own - neighbours,
+        radius_km=widest.default_km if widest else 0.0,
+        enlargement_km=widest.enlargement_km if widest else 0.0,
+    )
+
+
+def _patient_place(
+    geography: Geography, location: LocationInput | None
+) -> tuple[Place | None, NotApplicableReason | None, tuple[Warning, ...]]:
+    if location is None:
+        return None, NotApplicableReason.PATIENT_LOCATION_MISSING, ()
+    place = resolve_location(geography, location)
+    if isinstance(place, Unresolved):
+        raise PatientLocationError(place)
+    warnings = tuple(Warning(f"/patient/location/{n.field}", n.code, n.detail) for n in place.notes)
+    if not place.in_france:
+        return place, NotApplicableReason.PATIENT_OUTSIDE_FRANCE, warnings
+    return place, None, warnings
+
+
+def _physician_places(
+    geography: Geography, physicians: Sequence[PhysicianInput]
+) -> tuple[list[Place | None], tuple[Warning, ...]]:
+    """Resolve each physician; a roster repeats the same few sites, so each is resolved once."""
+    seen: dict[LocationInput, Place | Unresolved] = {}
+    places: list[Place | None] = []
+    warnings: list[Warning] = []
+    for index, physician in enumerate(physicians):
+        place = seen.get(physician.location)
+        if place is None:
+            place = seen[physician.location] = resolve_location(geography, physician.location)
+        if isinstance(place, Unresolved):
+            places.append(None)
+            warnings.append(
+                Warning(
+                    f"/physicians/{index}/location/{place.field}",
+                    "physician_unlocated",
+                    f"{place.detail}; ranked last as unlocated",
+                )
+            )
+            continue
+        places.append(place)
+        if not place.in_france:
+            warnings.append(
+                Warning(
+                    f"/physicians/{index}/location/coordinates",
+                    "physician_outside_france",
+                    "the physician's coordinates lie outside France",
+                )
+            )
+        warnings.extend(Warning(f"/physicians/{index}/location/{n.field}", n.code, n.detail) for n in place.notes)
+    return places, tuple(warnings)
+
+
+def _distances(patient: Place | None, places: list[Place | None]) -> np.ndarray:
+    lats = np.array([p.point.lat if p and p.point else np.nan for p in places], dtype=np.float64)
+    lons = np.array([p.point.lon if p and p.point else np.nan for p in places], dtype=np.float64)
+    if patient is None or patient.point is None:
+        return np.full(len(places), np.nan)
+    return geodesic_km(patient.point.lat, patient.point.lon, lats, lons)
+
+
+def _ranked(
+    classification: Classification, physicians: Sequence[PhysicianInput], rank: int, index: int
+) -> RankedPhysician:
+    distance = classification.distance_km[index]
+    applicable = classification.applicable
+    tier = classification.tier(index)
+    return RankedPhysician(
+        rank=rank,
+        index=index,
+        id=physicians[index].id,
+        tier=tier,
+        territorial=tier in classification.policy.territorial if applicable else None,
+        distance_km=round(float(distance), 1) if applicable and not np.isnan(distance) else None,
+        departement=str(classification.departements[index]) or None,
+    )

@@ -1,0 +1,1 @@
+"""The HTTP layer: request schemas, routes, problem details, middleware. The only code that knows Starlette."""

@@ -1,0 +1,82 @@
+"""Route handlers: read the request, call the domain, present the result. No rule lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pydantic_core
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app import __version__
+from app.geography import Geography
+from app.settings import Settings
+from app.territoriality.information_message import etht01_message
+from app.territoriality.policies import POLICIES, get_policy
+from app.territoriality.ranking import PatientLocationError, rank_physicians
+from app.web import presenters
+from app.web.problems import FieldError, ProblemError, from_patient_location_error
+from app.web.requests import read_json
+from app.web.schemas import RankingRequest, duplicate_id_errors
+
+OPENAPI_FILE = Path(__file__).resolve().parent.parent.parent / "openapi.yaml"
+
+
+@dataclass(frozen=True)
+class Service:
+    """What every handler needs, built once at start-up and kept in app.state."""
+
+    settings: Settings
+    geography: Geography
+
+
+def json_response(body: object, status_code: int = 200) -> Response:
+    return Response(pydantic_core.to_json(body), status_code=status_code, media_type="application/json")
+
+
+def service_of(request: Request) -> Service:
+    return request.app.state.service
+
+
+async def healthz(request: Request) -> Response:
+    return json_response({"status": "ok", "version": __version__})
+
+
+async def readyz(request: Request) -> Response:
+    service: Service | None = getattr(request.app.state, "service", None)
+    if service is None:
+        return json_response({"status": "loading"}, status_code=503)
+    return json_response({"status": "ready", "version": __version__, "geodata": service.geography.vintage})
+
+
+async def openapi_document(request: Request) -> Response:
+    return Response(request.app.state.openapi_yaml, media_type="application/yaml")
+
+
+async def get_information_message(request: Request) -> Response:
+    return json_response(presenters.information_message(etht01_message()))
+
+
+async def list_policies(request: Request) -> Response:
+    return json_response({"policies": [presenters.policy_description(p) for p in POLICIES.values()]})
+
+
+async def create_ranking(request: Request) -> Response:
+    service = service_of(request)
+    body = await read_json(request, RankingRequest, service.settings.max_body_bytes)
+    duplicates = duplicate_id_errors([p.id for p in body.physicians], "/physicians")
+    if duplicates:
+        raise ProblemError("invalid-request", "physician ids must be unique", [FieldError(*d) for d in duplicates])
+    try:
+        result = rank_physicians(
+            service.geography,
+            body.patient_location(),
+            [p.to_domain() for p in body.physicians],
+            get_policy(body.policy),
+            body.limit,
+        )
+    except PatientLocationError as error:
+        raise from_patient_location_error(error) from error
+    request.state.ranking_size = len(body.physicians)
+    return json_response(presenters.ranking(result, service.geography, etht01_message()))

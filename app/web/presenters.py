@@ -1,0 +1,76 @@
+"""Domain results -> JSON-ready dicts, in the shapes openapi.yaml documents."""
+
+from __future__ import annotations
+
+from app.geography import Geography
+from app.territoriality.information_message import InformationMessage
+from app.territoriality.locations import Place
+from app.territoriality.policies import Policy
+from app.territoriality.ranking import RankedPhysician, Ranking, Warning
+
+
+def information_message(message: InformationMessage) -> dict[str, str]:
+    return {
+        "requirement": message.requirement,
+        "id": message.id,
+        "version": message.version,
+        "language": message.language,
+        "text": message.text,
+        "source": message.source,
+        "sha256": message.sha256,
+    }
+
+
+def policy_reference(policy: Policy) -> dict[str, str]:
+    return {"name": policy.name, "version": policy.version}
+
+
+def policy_description(policy: Policy) -> dict[str, object]:
+    return {
+        **policy_reference(policy),
+        "summary": policy.summary,
+        "tiers": list(policy.tier_order),
+        "territorial_tiers": sorted(policy.territorial),
+    }
+
+
+def ranking(result: Ranking, geography: Geography, message: InformationMessage) -> dict[str, object]:
+    classification = result.classification
+    reason = classification.not_applicable
+    return {
+        "territoriality": {"applicable": reason is None, "reason": reason.value if reason else None},
+        "patient": place(classification.patient, geography),
+        "information_message": information_message(message) if reason else None,
+        "ranking": [ranked_physician(r) for r in result.ranking],
+        "policy": policy_reference(classification.policy),
+        "warnings": [warning(w) for w in classification.warnings],
+    }
+
+
+def place(patient: Place | None, geography: Geography) -> dict[str, object] | None:
+    if patient is None:
+        return None
+    regions = sorted({r for r in (geography.region_of(d) for d in patient.departements) if r})
+    return {
+        "departements": list(patient.departements),
+        "region": regions[0] if len(regions) == 1 else None,
+        "regions": regions,
+        "commune": patient.commune,
+        "coordinates": {"lat": patient.point.lat, "lon": patient.point.lon} if patient.point else None,
+        "decided_by": patient.decided_by.value,
+    }
+
+
+def ranked_physician(r: RankedPhysician) -> dict[str, object]:
+    return {
+        "rank": r.rank,
+        "id": r.id,
+        "tier": r.tier.value,
+        "territorial": r.territorial,
+        "distance_km": r.distance_km,
+        "departement": r.departement,
+    }
+
+
+def warning(w: Warning) -> dict[str, str]:
+    return {"pointer": w.pointer, "code": w.code, "detail": w.detail}

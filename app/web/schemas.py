@@ -1,0 +1,82 @@
+"""Request bodies, validated by pydantic. They mirror openapi.yaml's schemas; tests check the two agree."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.geography import Point
+from app.territoriality.locations import LocationInput
+from app.territoriality.policies import DEFAULT_POLICY
+from app.territoriality.ranking import PhysicianInput
+
+MAX_PHYSICIANS = 10_000
+
+CommuneCode = Annotated[str, StringConstraints(pattern=r"^ *(?:[0-9]{5}|2[ABab][0-9]{3}) *$")]
+PostalCodeText = Annotated[str, StringConstraints(pattern=r"^ *[0-9]{5} *$")]
+PhysicianId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+PolicyName = Literal["departement", "radius"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Coordinates(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Location(Strict):
+    commune: CommuneCode | None = None
+    postal_code: PostalCodeText | None = None
+    coordinates: Coordinates | None = None
+
+    @model_validator(mode="after")
+    def at_least_one_field(self) -> Self:
+        if self.commune is None and self.postal_code is None and self.coordinates is None:
+            raise ValueError("give at least one of commune, postal_code, coordinates")
+        return self
+
+    def to_domain(self) -> LocationInput:
+        point = Point(self.coordinates.lat, self.coordinates.lon) if self.coordinates else None
+        return LocationInput(self.commune, self.postal_code, point)
+
+
+class Patient(Strict):
+    location: Location | None = None  # absent or null: the patient declined to give it
+
+
+class Physician(Strict):
+    id: PhysicianId
+    location: Location
+
+    def to_domain(self) -> PhysicianInput:
+        return PhysicianInput(self.id, self.location.to_domain())
+
+
+class RankingRequest(Strict):
+    patient: Patient | None = None
+    physicians: list[Physician] = Field(min_length=1, max_length=MAX_PHYSICIANS)
+    policy: PolicyName = DEFAULT_POLICY  # type: ignore[assignment]
+    limit: int | None = Field(default=None, ge=1, le=MAX_PHYSICIANS)
+
+    def patient_location(self) -> LocationInput | None:
+        if self.patient is None or self.patient.location is None:
+            return None
+        return self.patient.location.to_domain()
+
+
+def duplicate_id_errors(ids: list[str], prefix: str) -> list[tuple[str, str]]:
+    """(pointer, detail) for every id seen before in the list."""
+    first_seen: dict[str, int] = {}
+    errors = []
+    for index, identifier in enumerate(ids):
+        if identifier in first_seen:
+            errors.append(
+                (f"{prefix}/{index}/id", f"duplicate id, first given at {prefix}/{first_seen[identifier]}/id")
+            )
+        else:
+            first_seen[identifier] = index
+    return errors

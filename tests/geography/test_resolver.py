@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.geography import CommuneMatch, Geography, NotFound, NotFoundReason, Point, PostalCode
+from tests.geography.shared import GEOGRAPHY
+
+
+def match(geography: Geography, code: str) -> CommuneMatch:
+    result = geography.commune(code)
+    assert isinstance(result, CommuneMatch), result
+    return result
+
+
+def test_arrondissement_resolves_to_its_city_departement_and_region(geography: Geography) -> None:
+    paris_15 = match(geography, "75115")
+    assert paris_15.city_code == "75056"
+    assert paris_15.commune.departement == "75"
+    assert paris_15.commune.region == "11"
+
+
+@pytest.mark.parametrize(("typed", "code"), [("2a004", "2A004"), (" 75115 ", "75115"), ("1053", "01053")])
+def test_codes_are_normalised_as_people_type_them(geography: Geography, typed: str, code: str) -> None:
+    assert match(geography, typed).commune.code == code
+
+
+def test_old_code_of_merged_commune_gives_todays_commune(geography: Geography) -> None:
+    arbignieu = match(geography, "01340")  # merged into Arboys en Bugey in 2016
+    assert arbignieu.via_old_code
+    assert arbignieu.commune.code == "01015"
+    assert arbignieu.commune.name == "Arboys en Bugey"
+
+
+def test_old_codes_all_lead_to_current_communes(geography: Geography) -> None:
+    assert len(geography.aliases) > 4000
+    assert all(current in geography.communes for current in geography.aliases.values())
+    assert not set(geography.aliases) & set(geography.communes)
+
+
+@pytest.mark.parametrize(
+    ("postal_code", "communes", "departements"),
+    [
+        ("13001", ("13201",), ("13",)),
+        ("20000", ("2A004",), ("2A",)),
+        ("97200", ("97209",), ("972",)),
+    ],
+)
+def test_postal_codes(geography: Geography, postal_code: str, communes: tuple, departements: tuple) -> None:
+    result = geography.postal_code(postal_code)
+    assert isinstance(result, PostalCode)
+    assert result.communes == communes
+    assert result.departements == departements
+
+
+def test_marseille_postal_code_is_an_arrondissement_of_marseille(geography: Geography) -> None:
+    assert match(geography, "13201").city_code == "13055"
+    assert geography.communes["13055"].name == "Marseille"
+
+
+def test_fort_de_france(geography: Geography) -> None:
+    assert match(geography, "97209").commune.name == "Fort-de-France"
+
+
+def test_postal_code_shared_by_two_departements(geography: Geography) -> None:
+    shared = geography.postal_code("01200")
+    assert isinstance(shared, PostalCode)
+    assert shared.departements == ("01", "74")
+    assert {geography.communes[c].departement for c in shared.communes} == {"01", "74"}
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "departement"),
+    [
+        (48.8566, 2.3522, "75"),
+        (16.2411, -61.5331, "971"),  # Pointe-à-Pitre
+        (14.6161, -61.0588, "972"),
+        (4.9372, -52.3260, "973"),
+        (-20.8823, 55.4504, "974"),
+        (-12.7806, 45.2279, "976"),  # Mamoudzou, just off the generalised coastline
+        (41.9192, 8.7369, "2A"),
+        (42.6973, 9.4509, "2B"),
+        (48.3904, -4.4861, "29"),
+    ],
+)
+def test_point_to_departement(geography: Geography, lat: float, lon: float, departement: str) -> None:
+    assert geography.locate(Point(lat, lon)).departement == departement
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon"),
+    [(45.0, -10.0), (46.2044, 6.1432), (47.5596, 7.5886), (40.4168, -3.7038), (0.0, 0.0)],
+    ids=["atlantic", "geneva", "basel", "madrid", "gulf-of-guinea"],
+)
+def test_points_abroad_are_outside_france(geography: Geography, lat: float, lon: float) -> None:
+    located = geography.locate(Point(lat, lon))
+    assert not located.in_france
+    assert located.departement is None
+
+
+def test_point_gives_nearest_commune(geography: Geography) -> None:
+    assert geography.locate(Point(43.2965, 5.3698)).nearest_commune == "13055"
+
+
+def test_adjacency_samples(geography: Geography) -> None:
+    assert geography.neighbours("75") == {"92", "93", "94"}
+    assert geography.neighbours("2A") == {"2B"}
+    assert geography.neighbours("971") == set()
+    assert geography.neighbours("69") == {"01", "38", "42", "71"}
+
+
+def test_adjacency_is_symmetric_and_irreflexive(geography: Geography) -> None:
+    for departement, neighbours in geography.adjacency.items():
+        assert departement not in neighbours
+        for other in neighbours:
+            assert departement in geography.adjacency[other], (departement, other)
+
+
+def test_corner_contacts_follow_the_hand_review(geography: Geography) -> None:
+    assert geography.are_adjacent("04", "13")
+    assert geography.are_adjacent("54", "67")
+    assert not geography.are_adjacent("57", "88")
+    assert not geography.are_adjacent("83", "84")
+
+
+def test_overseas_have_no_land_neighbour(geography: Geography) -> None:
+    assert all(not geography.neighbours(d) for d in ("971", "972", "973", "974", "976"))
+
+
+def test_regions(geography: Geography) -> None:
+    assert geography.region_of("13") == "93"
+    assert geography.departements_of_region("94") == {"2A", "2B"}
+    assert geography.departements_of_region("11") == {"75", "77", "78", "91", "92", "93", "94", "95"}
+    assert len(geography.regions) == 26
+
+
+def test_every_metro_and_overseas_commune_has_a_point(geography: Geography) -> None:
+    missing = [
+        c.code for c in geography.communes.values() if geography.departements[c.departement].zone != "com" and not c.point
+    ]
+    assert missing == []
+    assert len(geography.communes) > 34_900
+
+
+def test_unknown_and_malformed_codes_are_typed_results(geography: Geography) -> None:
+    assert geography.commune("99999") == NotFound(NotFoundReason.UNKNOWN)
+    assert geography.commune("ABCDE") == NotFound(NotFoundReason.MALFORMED)
+    assert geography.postal_code("00000") == NotFound(NotFoundReason.UNKNOWN)
+    assert geography.postal_code("75-0") == NotFound(NotFoundReason.MALFORMED)
+
+
+@given(st.text())
+def test_resolver_never_raises_on_arbitrary_text(text: str) -> None:
+    assert isinstance(GEOGRAPHY.commune(text), CommuneMatch | NotFound)
+    assert isinstance(GEOGRAPHY.postal_code(text), PostalCode | NotFound)
+    GEOGRAPHY.departement(text)
+
+
+@given(st.floats(-90, 90), st.floats(-180, 180))
+def test_locate_never_raises_on_any_point(lat: float, lon: float) -> None:
+    located = GEOGRAPHY.locate(Point(lat, lon))
+    assert located.departement is None or located.departement in GEOGRAPHY.departements
+
+
+def test_point_repr_hides_the_position() -> None:
+    assert "48" not in repr(Point(48.85, 2.35))
+
+
+def test_point_rejects_out_of_range() -> None:
+    with pytest.raises(ValueError, match="latitude"):
+        Point(91, 0)
