@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from app.settings import Settings, SettingsError
@@ -19,6 +21,9 @@ def serve(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"territorialite: {error}", file=sys.stderr)
         return 2
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # workers share their metrics through files (prometheus_client multiprocess mode)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="territorialite-metrics-")
     uvicorn.run(
         "app.main:app",
         host=settings.host,

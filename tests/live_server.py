@@ -66,6 +66,8 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait()
+        finally:
+            self.log_file.close()
 
     def logs(self) -> str:
         return Path(self.log_file.name).read_text(encoding="utf-8", errors="replace")

@@ -6,11 +6,14 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from app.geography import load_geography
 from app.settings import Settings
-from app.web import endpoints
+from app.web import endpoints, metrics, sandbox
+from app.web.middleware import AccessLogMiddleware, ApiKeyMiddleware, SecurityHeadersMiddleware
 from app.web.problems import EXCEPTION_HANDLERS
 
 ROUTES = [
@@ -20,7 +23,27 @@ ROUTES = [
     Route("/v1/information-message", endpoints.get_information_message, methods=["GET"]),
     Route("/v1/policies", endpoints.list_policies, methods=["GET"]),
     Route("/v1/rankings", endpoints.create_ranking, methods=["POST"]),
+    Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
+    *sandbox.ROUTES,
 ]
+
+
+def middleware_for(settings: Settings) -> list[Middleware]:
+    """Outermost first: every response, refusals included, is logged and carries the headers."""
+    stack = [Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware)]
+    if settings.cors_origins:
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
+            )
+        )
+    if settings.api_keys:
+        stack.append(Middleware(ApiKeyMiddleware, keys=settings.api_keys))
+    return stack
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -31,6 +54,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.service = endpoints.Service(settings, load_geography(settings.geodata_dir))
         yield
 
-    app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app = Starlette(
+        routes=ROUTES, middleware=middleware_for(settings), exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
+    )
     app.state.openapi_yaml = endpoints.OPENAPI_FILE.read_bytes()
     return app

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from app.geography import Point
 from app.territoriality.locations import LocationInput
@@ -19,8 +19,20 @@ PhysicianId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 PolicyName = Literal["departement", "radius"]
 
 
+def _whole_number(value: Any) -> Any:
+    """JSON Schema counts 2.0 as an integer; strict pydantic would not. Booleans stay refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """No coercion (no "1" for 1, no true for 1.0) and no unknown field: the schema, to the letter."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Coordinates(Strict):
@@ -60,7 +72,7 @@ class RankingRequest(Strict):
     patient: Patient | None = None
     physicians: list[Physician] = Field(min_length=1, max_length=MAX_PHYSICIANS)
     policy: PolicyName = DEFAULT_POLICY  # type: ignore[assignment]
-    limit: int | None = Field(default=None, ge=1, le=MAX_PHYSICIANS)
+    limit: WholeNumber | None = Field(default=None, ge=1, le=MAX_PHYSICIANS)
 
     def patient_location(self) -> LocationInput | None:
         if self.patient is None or self.patient.location is None:

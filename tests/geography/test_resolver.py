@@ -137,7 +137,9 @@ def test_regions(geography: Geography) -> None:
 
 def test_every_metro_and_overseas_commune_has_a_point(geography: Geography) -> None:
     missing = [
-        c.code for c in geography.communes.values() if geography.departements[c.departement].zone != "com" and not c.point
+        c.code
+        for c in geography.communes.values()
+        if geography.departements[c.departement].zone != "com" and not c.point
     ]
     assert missing == []
     assert len(geography.communes) > 34_900

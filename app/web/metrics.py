@@ -1,0 +1,37 @@
+"""Prometheus metrics. With several workers, prometheus_client's multiprocess mode aggregates them
+(PROMETHEUS_MULTIPROC_DIR, set by `territorialite serve`)."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.requests import Request
+from starlette.responses import Response
+
+REQUESTS = Counter("territorialite_requests_total", "HTTP requests answered", ["method", "route", "status"])
+LATENCY = Histogram(
+    "territorialite_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+RANKING_SIZE = Histogram(
+    "territorialite_ranking_physicians",
+    "Physicians per ranking request",
+    buckets=(1, 10, 50, 100, 500, 1000, 5000, 10000),
+)
+
+
+def observe(method: str, route: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(seconds)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

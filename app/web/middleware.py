@@ -1,0 +1,125 @@
+"""Pure ASGI middleware: request id and access log, metrics, security headers, API keys."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.web import metrics
+from app.web.problems import ProblemError, problem_response
+
+access_log = logging.getLogger("territorialite.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+SANDBOX_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.yaml")
+
+
+class AccessLogMiddleware:
+    """One JSON line per request: method, route template, status, duration, request id. Never a
+    body, a query string or a location. Also feeds the metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = Headers(scope=scope).get("x-request-id", "")
+        request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            metrics.observe(scope["method"], route, status, elapsed)
+            size = scope["state"].get("ranking_size")
+            if size is not None:
+                metrics.RANKING_SIZE.observe(size)
+            access_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    }
+                },
+            )
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["X-Frame-Options"] = "DENY"
+                if path.startswith("/docs/static/"):
+                    headers["Cache-Control"] = "public, max-age=86400"
+                else:
+                    headers["Cache-Control"] = "no-store"
+                if path.startswith("/docs"):
+                    headers["Content-Security-Policy"] = SANDBOX_CSP
+                else:
+                    headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class ApiKeyMiddleware:
+    """When keys are configured, /v1/* requires X-API-Key equal to one of them (constant-time)."""
+
+    def __init__(self, app: ASGIApp, keys: Iterable[str]) -> None:
+        self.app = app
+        self.keys = tuple(k.encode() for k in keys)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] == "OPTIONS" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        offered = Headers(scope=scope).get("x-api-key", "").encode()
+        # compare against every key, without stopping early, so timing tells nothing
+        valid = False
+        for key in self.keys:
+            valid |= hmac.compare_digest(offered, key)
+        if not valid:
+            problem = ProblemError(
+                "unauthorized", "send a valid X-API-Key header", headers={"WWW-Authenticate": "ApiKey"}
+            )
+            await problem_response(problem, scope["path"])(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
