@@ -241,19 +241,21 @@ class Commune:
     former_names: set[str] = field(default_factory=set)
 
 
-PointRule = Callable[[Commune, list[tuple[str, GeoNamesRow]], set], list[GeoNamesRow]]
+Candidates = list[tuple[str, GeoNamesRow]]  # (postal code, row) pairs of a commune's postal codes
+Claimed = set[tuple[str, str]]  # (postal code, name) rows matched exactly to some commune
+PointRule = Callable[[Commune, Candidates, Claimed], list[GeoNamesRow]]
 
 
-def _by_name(commune: Commune, candidates, claimed) -> list[GeoNamesRow]:
+def _by_name(commune: Commune, candidates: Candidates, claimed: Claimed) -> list[GeoNamesRow]:
     name = normalise_name(commune.name)
     return [row for _, row in candidates if row.name == name]
 
 
-def _by_former_commune(commune: Commune, candidates, claimed) -> list[GeoNamesRow]:
+def _by_former_commune(commune: Commune, candidates: Candidates, claimed: Claimed) -> list[GeoNamesRow]:
     return [row for cp, row in candidates if row.name in commune.former_names and (cp, row.name) not in claimed]
 
 
-def _by_name_prefix(commune: Commune, candidates, claimed) -> list[GeoNamesRow]:
+def _by_name_prefix(commune: Commune, candidates: Candidates, claimed: Claimed) -> list[GeoNamesRow]:
     name = normalise_name(commune.name)
     return [
         row
@@ -262,11 +264,11 @@ def _by_name_prefix(commune: Commune, candidates, claimed) -> list[GeoNamesRow]:
     ]
 
 
-def _unclaimed_in_postal_codes(commune: Commune, candidates, claimed) -> list[GeoNamesRow]:
+def _unclaimed_in_postal_codes(commune: Commune, candidates: Candidates, claimed: Claimed) -> list[GeoNamesRow]:
     return [row for cp, row in candidates if (cp, row.name) not in claimed]
 
 
-def _all_in_postal_codes(commune: Commune, candidates, claimed) -> list[GeoNamesRow]:
+def _all_in_postal_codes(commune: Commune, candidates: Candidates, claimed: Claimed) -> list[GeoNamesRow]:
     return [row for _, row in candidates]
 
 
@@ -308,7 +310,9 @@ def build_communes(cog: list[dict], in_scope: set[str]) -> tuple[list[Commune], 
     return current, dict(sorted(aliases.items()))
 
 
-def place_communes(communes: list[Commune], geonames: dict[str, list[GeoNamesRow]], geometries) -> collections.Counter:
+def place_communes(
+    communes: list[Commune], geonames: dict[str, list[GeoNamesRow]], geometries: dict[str, shapely.Geometry]
+) -> collections.Counter:
     claimed = {
         (cp, row.name)
         for c in communes
@@ -376,7 +380,7 @@ def write_csv(path: Path, header: list[str], rows: Iterable[dict]) -> None:
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
-def write_json(path: Path, data) -> None:
+def write_json(path: Path, data: object) -> None:
     path.write_text(
         json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8"
     )

@@ -86,10 +86,15 @@ class Ranking:
 
 
 def classify_roster(
-    geography: Geography, patient_location: LocationInput | None, physicians: Sequence[PhysicianInput], policy: Policy
+    geography: Geography,
+    patient_location: LocationInput | None,
+    physicians: Sequence[PhysicianInput],
+    policy: Policy,
+    roster_pointer: str = "/physicians",
 ) -> Classification:
-    patient, reason, warnings = _patient_place(geography, patient_location)
-    places, roster_warnings = _physician_places(geography, physicians)
+    """Each physician's tier, in input order. `roster_pointer` locates the roster in the request."""
+    patient, reason, warnings = patient_place(geography, patient_location)
+    places, roster_warnings = _physician_places(geography, physicians, roster_pointer)
     departements = np.array([p.departements[0] if p and p.in_france else "" for p in places], dtype=np.str_)
     distances = _distances(patient, places)
     if reason is not None:
@@ -148,7 +153,7 @@ def territory_of(geography: Geography, patient: Place) -> Territory:
     )
 
 
-def _patient_place(
+def patient_place(
     geography: Geography, location: LocationInput | None
 ) -> tuple[Place | None, NotApplicableReason | None, tuple[Warning, ...]]:
     if location is None:
@@ -163,7 +168,7 @@ def _patient_place(
 
 
 def _physician_places(
-    geography: Geography, physicians: Sequence[PhysicianInput]
+    geography: Geography, physicians: Sequence[PhysicianInput], roster_pointer: str
 ) -> tuple[list[Place | None], tuple[Warning, ...]]:
     """Resolve each physician; a roster repeats the same few sites, so each is resolved once."""
     seen: dict[LocationInput, Place | Unresolved] = {}
@@ -177,7 +182,7 @@ def _physician_places(
             places.append(None)
             warnings.append(
                 Warning(
-                    f"/physicians/{index}/location/{place.field}",
+                    f"{roster_pointer}/{index}/location/{place.field}",
                     "physician_unlocated",
                     f"{place.detail}; ranked last as unlocated",
                 )
@@ -187,12 +192,12 @@ def _physician_places(
         if not place.in_france:
             warnings.append(
                 Warning(
-                    f"/physicians/{index}/location/coordinates",
+                    f"{roster_pointer}/{index}/location/coordinates",
                     "physician_outside_france",
                     "the physician's coordinates lie outside France",
                 )
             )
-        warnings.extend(Warning(f"/physicians/{index}/location/{n.field}", n.code, n.detail) for n in place.notes)
+        warnings.extend(Warning(f"{roster_pointer}/{index}/location/{n.field}", n.code, n.detail) for n in place.notes)
     return places, tuple(warnings)
 
 

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from app.geography import load_geography
 from app.settings import Settings
+from app.territoriality.rulings import load_catalogue
 from app.web import endpoints, metrics, sandbox
 from app.web.middleware import AccessLogMiddleware, ApiKeyMiddleware, SecurityHeadersMiddleware
 from app.web.problems import EXCEPTION_HANDLERS
@@ -23,6 +24,8 @@ ROUTES = [
     Route("/v1/information-message", endpoints.get_information_message, methods=["GET"]),
     Route("/v1/policies", endpoints.list_policies, methods=["GET"]),
     Route("/v1/rankings", endpoints.create_ranking, methods=["POST"]),
+    Route("/v1/rulings", endpoints.list_rulings, methods=["GET"]),
+    Route("/v1/scenario-evaluations", endpoints.create_scenario_evaluation, methods=["POST"]),
     Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
     *sandbox.ROUTES,
 ]
@@ -51,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.service = endpoints.Service(settings, load_geography(settings.geodata_dir))
+        app.state.service = endpoints.Service(settings, load_geography(settings.geodata_dir), load_catalogue())
         yield
 
     app = Starlette(

@@ -15,10 +15,12 @@ from app.settings import Settings
 from app.territoriality.information_message import etht01_message
 from app.territoriality.policies import POLICIES, get_policy
 from app.territoriality.ranking import PatientLocationError, rank_physicians
+from app.territoriality.rulings import Catalogue
+from app.territoriality.scenarios import evaluate_scenario
 from app.web import presenters
 from app.web.problems import FieldError, ProblemError, from_patient_location_error
 from app.web.requests import read_json
-from app.web.schemas import RankingRequest, duplicate_id_errors
+from app.web.schemas import RankingRequest, ScenarioRequest, duplicate_id_errors
 
 OPENAPI_FILE = Path(__file__).resolve().parent.parent.parent / "openapi.yaml"
 
@@ -29,6 +31,7 @@ class Service:
 
     settings: Settings
     geography: Geography
+    catalogue: Catalogue
 
 
 def json_response(body: object, status_code: int = 200) -> Response:
@@ -80,3 +83,22 @@ async def create_ranking(request: Request) -> Response:
         raise from_patient_location_error(error) from error
     request.state.ranking_size = len(body.physicians)
     return json_response(presenters.ranking(result, service.geography, etht01_message()))
+
+
+async def list_rulings(request: Request) -> Response:
+    return json_response(presenters.catalogue(service_of(request).catalogue))
+
+
+async def create_scenario_evaluation(request: Request) -> Response:
+    service = service_of(request)
+    body = await read_json(request, ScenarioRequest, service.settings.max_body_bytes)
+    inconsistent = body.consistency_errors()
+    if inconsistent:
+        raise ProblemError(
+            "invalid-request", "the proposals do not match the offers", [FieldError(*e) for e in inconsistent]
+        )
+    try:
+        result = evaluate_scenario(service.geography, service.catalogue, body.to_domain())
+    except PatientLocationError as error:
+        raise from_patient_location_error(error) from error
+    return json_response(presenters.evaluation(result))

@@ -7,6 +7,8 @@ from app.territoriality.information_message import InformationMessage
 from app.territoriality.locations import Place
 from app.territoriality.policies import Policy
 from app.territoriality.ranking import RankedPhysician, Ranking, Warning
+from app.territoriality.rulings import Catalogue, Ruling
+from app.territoriality.scenarios import Check, Evaluation, ShownPhysician
 
 
 def information_message(message: InformationMessage) -> dict[str, str]:
@@ -74,3 +76,59 @@ def ranked_physician(r: RankedPhysician) -> dict[str, object]:
 
 def warning(w: Warning) -> dict[str, str]:
     return {"pointer": w.pointer, "code": w.code, "detail": w.detail}
+
+
+def evaluation(result: Evaluation) -> dict[str, object]:
+    return {
+        "verdict": result.verdict,
+        "verdict_ruling": result.verdict_ruling,
+        "territoriality_applicable": result.territoriality_applicable,
+        "ordering_judged": result.ordering_judged,
+        "checks": [check(c) for c in result.checks],
+        "policy": policy_reference(result.policy),
+        "rulings_version": result.rulings_version,
+        "warnings": [warning(w) for w in result.warnings],
+    }
+
+
+def check(c: Check) -> dict[str, object]:
+    body: dict[str, object] = {
+        "requirement": c.requirement,
+        "aspect": c.aspect,
+        "offer": c.offer.value if c.offer else None,
+        "status": c.status,
+        "ruling": c.ruling,
+        "reason": c.reason,
+    }
+    if c.aspect == "ordering":
+        body["territorial_proposed"] = c.territorial_proposed
+        body["territorial_first"] = c.territorial_first
+        body["violation"] = (
+            {"shown_first": shown(c.violation.shown_first), "better_shown_after": shown(c.violation.better_shown_after)}
+            if c.violation
+            else None
+        )
+    return body
+
+
+def shown(s: ShownPhysician) -> dict[str, object]:
+    return {"id": s.id, "position": s.position, "tier": s.tier.value}
+
+
+def catalogue(c: Catalogue) -> dict[str, object]:
+    return {
+        "version": c.version,
+        "source_document": c.source_document,
+        "rulings": [ruling(r) for r in c.rulings.values()],
+    }
+
+
+def ruling(r: Ruling) -> dict[str, object]:
+    return {
+        "id": r.id,
+        "kind": r.kind,
+        "requirement": r.requirement,
+        "summary": r.summary,
+        "quote": r.quote,
+        "source": r.source,
+    }

@@ -8,8 +8,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from app.geography import Point
 from app.territoriality.locations import LocationInput
-from app.territoriality.policies import DEFAULT_POLICY
+from app.territoriality.policies import DEFAULT_POLICY, get_policy
 from app.territoriality.ranking import PhysicianInput
+from app.territoriality.scenarios import Channel, Offer, Offers, Scenario
 
 MAX_PHYSICIANS = 10_000
 
@@ -92,3 +93,74 @@ def duplicate_id_errors(ids: list[str], prefix: str) -> list[tuple[str, str]]:
         else:
             first_seen[identifier] = index
     return errors
+
+
+MAX_PROPOSALS = 1_000
+
+
+class OffersModel(Strict):
+    with_appointment: bool
+    without_appointment: bool
+    without_appointment_only_after_appointments: bool = False
+
+    @model_validator(mode="after")
+    def something_offered(self) -> Self:
+        if not (self.with_appointment or self.without_appointment):
+            raise ValueError("offer at least one of with_appointment, without_appointment")
+        return self
+
+
+class Proposals(Strict):
+    with_appointment: list[Physician] | None = Field(default=None, max_length=MAX_PROPOSALS)
+    without_appointment: list[Physician] | None = Field(default=None, max_length=MAX_PROPOSALS)
+
+
+class ScenarioRequest(Strict):
+    channel: Literal["video", "phone", "phone_to_video"]
+    offers: OffersModel
+    information_message_shown: bool
+    location_input_offered: bool
+    patient: Patient | None = None
+    proposals: Proposals | None = None
+    policy: PolicyName = DEFAULT_POLICY  # type: ignore[assignment]
+
+    def patient_location(self) -> LocationInput | None:
+        if self.patient is None or self.patient.location is None:
+            return None
+        return self.patient.location.to_domain()
+
+    def consistency_errors(self, prefix: str = "") -> list[tuple[str, str]]:
+        """Proposals for an offer not offered, and duplicate ids inside a list."""
+        errors: list[tuple[str, str]] = []
+        if self.proposals is None:
+            return errors
+        for offer in ("with_appointment", "without_appointment"):
+            shown = getattr(self.proposals, offer)
+            if shown is None:
+                continue
+            if not getattr(self.offers, offer):
+                errors.append((f"{prefix}/proposals/{offer}", f"proposals given for {offer}, which is not offered"))
+            errors.extend(duplicate_id_errors([p.id for p in shown], f"{prefix}/proposals/{offer}"))
+        return errors
+
+    def to_domain(self) -> Scenario:
+        proposals = None
+        if self.proposals is not None:
+            proposals = {
+                offer: [p.to_domain() for p in shown]
+                for offer in Offer
+                if (shown := getattr(self.proposals, offer.value)) is not None
+            }
+        return Scenario(
+            channel=Channel(self.channel),
+            offers=Offers(
+                self.offers.with_appointment,
+                self.offers.without_appointment,
+                self.offers.without_appointment_only_after_appointments,
+            ),
+            information_message_shown=self.information_message_shown,
+            location_input_offered=self.location_input_offered,
+            patient_location=self.patient_location(),
+            proposals=proposals,
+            policy=get_policy(self.policy),
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from app.geography import Point
 from app.territoriality.locations import LocationInput
 from app.territoriality.policies import POLICIES, Policy, Tier, UnknownPolicyError, get_policy
-from app.territoriality.ranking import PatientLocationError, PhysicianInput, rank_physicians
+from app.territoriality.ranking import PatientLocationError, PhysicianInput, RankedPhysician, rank_physicians
 from tests.geography.shared import GEOGRAPHY
 
 COMMUNE_CODES = sorted(code for code, c in GEOGRAPHY.communes.items() if c.point is not None)
@@ -31,7 +32,7 @@ rosters = st.lists(physician_locations, min_size=1, max_size=40).map(
 policies = st.sampled_from(POLICY_LIST)
 
 
-def ranked(patient: str, roster: list[PhysicianInput], policy: Policy):
+def ranked(patient: str, roster: list[PhysicianInput], policy: Policy) -> tuple[RankedPhysician, ...]:
     return rank_physicians(GEOGRAPHY, LocationInput(commune=patient), roster, policy).ranking
 
 
@@ -75,7 +76,9 @@ def test_a_physician_in_the_patients_commune_is_territorial(patient: str, roster
 
 
 @given(communes, rosters, policies, st.randoms())
-def test_equal_physicians_follow_input_order_only(patient: str, roster: list, policy: Policy, rnd) -> None:
+def test_equal_physicians_follow_input_order_only(
+    patient: str, roster: list, policy: Policy, rnd: random.Random
+) -> None:
     shuffled = roster[:]
     rnd.shuffle(shuffled)
     result = ranked(patient, shuffled, policy)

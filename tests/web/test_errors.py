@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -44,7 +46,7 @@ def test_body_over_the_limit(client: httpx.Client) -> None:
 
 
 def test_body_over_the_limit_without_content_length(client: httpx.Client) -> None:
-    def chunks():
+    def chunks() -> Iterator[bytes]:
         yield b'{"physicians": ['
         for _ in range(600):
             yield b'{"id": "x", "location": {"commune": "13055"}},' * 100

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from app.territoriality.rulings import load_catalogue
+
+CATALOGUE = load_catalogue()
+FAQ_EXTRACT = Path(__file__).resolve().parents[3] / "shared/reference/ans-faq-extract.txt"
+
+FACT_VALUES = {
+    "channel": ["video", "phone", "phone_to_video"],
+    "location": ["given", "declined", "outside_france"],
+    "message_shown": [True, False],
+    "location_input_offered": [True, False],
+    "walk_in_after_appointments": [True, False],
+    "offer": ["with_appointment", "without_appointment"],
+    "order": ["respected", "violated", "not_judged"],
+    "any_fail": [True, False],
+}
+
+
+def all_facts():  # noqa: ANN201
+    names = list(FACT_VALUES)
+    for values in itertools.product(*FACT_VALUES.values()):
+        yield dict(zip(names, values, strict=True))
+
+
+@pytest.mark.parametrize("check", sorted(CATALOGUE.decisions))
+def test_every_decision_list_answers_every_combination_of_facts(check: str) -> None:
+    for facts in all_facts():
+        CATALOGUE.decide(check, facts)  # raises LookupError on a gap
+
+
+def test_every_check_rule_cites_a_known_ruling() -> None:
+    for check, rows in CATALOGUE.decisions.items():
+        for row in rows:
+            if check != "verdict":
+                assert row.ruling in CATALOGUE.rulings
+                assert row.reason
+
+
+@pytest.mark.skipif(not FAQ_EXTRACT.exists(), reason="the shared FAQ extract is not beside the project")
+def test_quotes_are_word_for_word_from_the_faq() -> None:
+    faq = " ".join(FAQ_EXTRACT.read_text(encoding="utf-8").split())
+    for ruling in CATALOGUE.rulings.values():
+        if ruling.kind == "source":
+            assert ruling.quote
+            for part in ruling.quote.split("[...]"):
+                assert " ".join(part.split()) in faq, ruling.id
+
+
+def test_project_choices_are_marked_as_such() -> None:
+    kinds = {r.id: r.kind for r in CATALOGUE.rulings.values()}
+    assert kinds["P-ORDER-1"] == kinds["P-ABROAD-1"] == "project_choice"
+    assert all(kinds[f"FAQ-TLC-{i}"] == "source" for i in range(1, 6))
