@@ -10,7 +10,7 @@ France and the overseas départements, the COG département being the truth:
 Two fair trials: leave-one-out (the commune's own point is removed before the nearest-commune
 search: a patient whose commune were missing from the data, the harshest case for commune points)
 and points moved 0.5, 1 and 2 km in a random direction (a patient away from the centre of his
-commune; the median commune is about 15 km², a disc of radius 2.2 km).
+commune; the average commune covers about 15.7 km², a disc of radius 2.2 km).
 Usage: python tools/measure_geodata.py
 """
 
