@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench geodata measure-geodata compose-check clean
+.PHONY: run test lint bench geodata measure-geodata decision-table compose-check browser clean
 
 $(INSTALLED): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,20 @@ run: $(INSTALLED)
 	TERRITORIALITE_HOST=$${TERRITORIALITE_HOST:-$(HOST)} TERRITORIALITE_PORT=$${TERRITORIALITE_PORT:-$(PORT)} \
 		$(BIN)/territorialite serve
 
-## test: lint, then the whole suite (API tests against a real uvicorn on loopback)
-test: $(INSTALLED)
+## test: lint, then the whole suite (API tests against a real uvicorn on loopback, sandbox in Chromium)
+test: $(INSTALLED) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+## browser: Debian's Chromium for the sandbox test (installed when root; skipped otherwise)
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is not installed: 'sudo apt-get install chromium' to run the browser test"; \
+		fi; \
+	fi
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
@@ -38,6 +48,10 @@ geodata: $(INSTALLED)
 
 measure-geodata: $(INSTALLED)
 	$(BIN)/python tools/measure_geodata.py
+
+## decision-table: render docs/decision-table.md from docs/decision-table.csv
+decision-table: $(INSTALLED)
+	$(BIN)/python -m app.conformance.decision_table render
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis artifacts
