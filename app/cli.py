@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from app.settings import Settings, SettingsError
 
@@ -40,12 +41,47 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def conformance(args: argparse.Namespace) -> int:
+    from app.conformance import kit
+
+    headers = {"X-API-Key": args.api_key} if args.api_key else {}
+    results = kit.run_kit(args.base_url, kit.load_cases(args.cases), headers)
+    kit.print_results(results, sys.stdout)
+    if args.report:
+        kit.write_reports(results, args.report, kit.evidence(args.base_url))
+        print(f"reports in {args.report}: conformance-junit.xml, conformance.json, conformance.html")
+    return 0 if all(r.passed for r in results) else 1
+
+
+def audit(args: argparse.Namespace) -> int:
+    from app.conformance.audit_file import audit_file, print_summary
+
+    if not args.file.is_file():
+        print(f"territorialite: no such file: {args.file}", file=sys.stderr)
+        return 2
+    print_summary(audit_file(args.file, args.report), sys.stdout)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from app.conformance.kit import CASES_DIR
+
     parser = argparse.ArgumentParser(prog="territorialite", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="serve the API (settings from TERRITORIALITE_* variables)").set_defaults(
-        run=serve
-    )
+    serving = commands.add_parser("serve", help="serve the API (settings from TERRITORIALITE_* variables)")
+    serving.set_defaults(run=serve)
+
+    kit = commands.add_parser("conformance", help="run the reference cases against a deployment")
+    kit.add_argument("--base-url", required=True, help="the deployment, e.g. http://127.0.0.1:8000")
+    kit.add_argument("--report", type=Path, help="write JUnit XML, JSON and HTML reports to this folder")
+    kit.add_argument("--cases", type=Path, default=CASES_DIR, help="folder of case files (default: the shipped kit)")
+    kit.add_argument("--api-key", help="X-API-Key for deployments that require one")
+    kit.set_defaults(run=conformance)
+
+    recorded = commands.add_parser("audit", help="judge recorded booking sessions (JSON Lines) in-process")
+    recorded.add_argument("file", type=Path, help="one session per line, as in POST /v1/audits")
+    recorded.add_argument("--report", type=Path, required=True, help="folder for summary.json, CSV and HTML")
+    recorded.set_defaults(run=audit)
     return parser
 
 

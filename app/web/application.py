@@ -26,6 +26,7 @@ ROUTES = [
     Route("/v1/rankings", endpoints.create_ranking, methods=["POST"]),
     Route("/v1/rulings", endpoints.list_rulings, methods=["GET"]),
     Route("/v1/scenario-evaluations", endpoints.create_scenario_evaluation, methods=["POST"]),
+    Route("/v1/audits", endpoints.create_audit, methods=["POST"]),
     Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
     *sandbox.ROUTES,
 ]

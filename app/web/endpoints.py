@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app import __version__
+from app.conformance.audit import AuditSummary, judge_session, session_report
 from app.geography import Geography
 from app.settings import Settings
 from app.territoriality.information_message import etht01_message
@@ -19,8 +20,8 @@ from app.territoriality.rulings import Catalogue
 from app.territoriality.scenarios import evaluate_scenario
 from app.web import presenters
 from app.web.problems import FieldError, ProblemError, from_patient_location_error
-from app.web.requests import read_json
-from app.web.schemas import RankingRequest, ScenarioRequest, duplicate_id_errors
+from app.web.requests import parse_json, read_body, read_json
+from app.web.schemas import AuditBatch, RankingRequest, ScenarioRequest, duplicate_id_errors
 
 OPENAPI_FILE = Path(__file__).resolve().parent.parent.parent / "openapi.yaml"
 
@@ -102,3 +103,17 @@ async def create_scenario_evaluation(request: Request) -> Response:
     except PatientLocationError as error:
         raise from_patient_location_error(error) from error
     return json_response(presenters.evaluation(result))
+
+
+async def create_audit(request: Request) -> Response:
+    service = service_of(request)
+    raw = await read_body(request, service.settings.max_body_bytes)
+    batch = parse_json(raw, AuditBatch)
+    summary = AuditSummary()
+    summary.input_digest.update(raw)
+    reports = []
+    for index, session in enumerate(batch.sessions):
+        result = judge_session(session, service.geography, service.catalogue, pointer=f"/sessions/{index}")
+        summary.add(result)
+        reports.append(session_report(result))
+    return json_response({"sessions": reports, "summary": summary.report(service.geography, service.catalogue)})

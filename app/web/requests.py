@@ -13,6 +13,11 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 async def read_json(request: Request, model: type[Model], max_bytes: int) -> Model:
+    return parse_json(await read_body(request, max_bytes), model)
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The raw JSON body, refused early when of another media type or over the limit."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json" and not (
         media_type.startswith("application/") and media_type.endswith("+json")
@@ -28,8 +33,12 @@ async def read_json(request: Request, model: type[Model], max_bytes: int) -> Mod
         body += chunk
         if len(body) > max_bytes:
             raise _too_large(max_bytes)
+    return bytes(body)
+
+
+def parse_json(body: bytes, model: type[Model]) -> Model:
     try:
-        return model.model_validate_json(bytes(body))
+        return model.model_validate_json(body)
     except ValidationError as error:
         raise from_validation_error(error) from error
 

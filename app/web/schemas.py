@@ -164,3 +164,9 @@ class ScenarioRequest(Strict):
             proposals=proposals,
             policy=get_policy(self.policy),
         )
+
+
+class AuditBatch(Strict):
+    """Sessions are validated one by one, so that one malformed session does not sink the batch."""
+
+    sessions: list[dict[str, Any]] = Field(min_length=1, max_length=1_000)
