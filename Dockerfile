@@ -1,0 +1,28 @@
+# Territorialité: one stateless process per container; scale out with replicas.
+# Build: docker build -t territorialite .   Run: docker run -p 8000:8000 territorialite
+FROM python:3.11-slim-bookworm AS dependencies
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+COPY requirements.lock /tmp/requirements.lock
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --require-hashes -r /tmp/requirements.lock
+
+FROM python:3.11-slim-bookworm
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin territorialite
+COPY --from=dependencies /opt/venv /opt/venv
+WORKDIR /srv
+# The package runs from /srv (not installed), so openapi.yaml and geodata/ sit where it looks for them.
+COPY --chown=root:root openapi.yaml ./
+COPY --chown=root:root geodata ./geodata
+COPY --chown=root:root app ./app
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    TERRITORIALITE_HOST=0.0.0.0 \
+    TERRITORIALITE_PORT=8000 \
+    TERRITORIALITE_WORKERS=1
+USER 10001
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status != 200)"]
+STOPSIGNAL SIGTERM
+CMD ["python", "-m", "app.cli", "serve"]

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench`. Numbers and ratios, printed; never asserted."""

@@ -1,0 +1,120 @@
+"""`make bench`: the ranking core, HTTP throughput and latency against the floor of the stack,
+start-up, memory, and audit throughput. Prints numbers and ratios; asserts nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+
+from app.geography import load_geography
+from bench import audit, core
+from bench.load import wrk_post
+from bench.servers import floor_app, rss_mb, service
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+
+
+def ranking_body(size: int) -> bytes:
+    geography = load_geography()
+    physicians = core.roster(geography, size)
+    return json.dumps({
+        "patient": {"location": {"postal_code": "69003"}},
+        "physicians": [{"id": p.id, "location": {"commune": p.location.commune}} for p in physicians],
+    }).encode()  # fmt: skip
+
+
+def machine() -> str:
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "?")
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def print_table(title: str, header: list[str], rows: list[list[object]]) -> None:
+    print(f"\n{title}")
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
+    for row in [header, *rows]:
+        print("  " + "  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def bench_core() -> None:
+    rows = core.measure(load_geography())
+    print_table(
+        "Ranking core (median of runs; core = distances + tiers + sort on resolved physicians)",
+        ["physicians", "core ms", "rank_physicians ms", "naive geopy loop ms", "naive / rank_physicians"],
+        [[r["physicians"], f"{r['core_ms']:.2f}", f"{r['rank_physicians_ms']:.2f}", f"{r['naive_ms']:.1f}",
+          f"{r['naive_ms'] / r['rank_physicians_ms']:.1f}x"] for r in rows],
+    )  # fmt: skip
+
+
+def bench_http() -> None:
+    small, large = ranking_body(100), ranking_body(1_000)
+    results = {}
+    with service() as (url, pid, _):
+        wrk_post(url + "/v1/rankings", small, seconds=2, connections=CONNECTIONS)  # warm-up
+        results["(a) POST /v1/rankings, 100 physicians"] = wrk_post(url + "/v1/rankings", small, SECONDS, CONNECTIONS)
+        results["(b) POST /v1/rankings, 1,000 physicians"] = wrk_post(url + "/v1/rankings", large, SECONDS, CONNECTIONS)
+        resident = rss_mb(pid)
+    with floor_app() as (url, _, _):
+        wrk_post(url + "/v1/rankings", small, seconds=2, connections=CONNECTIONS)
+        results["(c) floor: parse and echo the 100-physician body"] = wrk_post(
+            url + "/v1/rankings", small, SECONDS, CONNECTIONS
+        )
+    floor = results["(c) floor: parse and echo the 100-physician body"]["rps"]
+    print_table(
+        f"HTTP, one worker pinned to one core, wrk on the other: {CONNECTIONS} connections, {SECONDS} s",
+        ["", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors", "vs floor"],
+        [[name, f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['p99_ms']:.2f}",
+          r["socket_errors"] + r["non_2xx"], f"{r['rps'] / floor:.0%}"] for name, r in results.items()],
+    )  # fmt: skip
+    print(f"  resident memory of the worker after the runs: {resident:.0f} MB")
+    bench_concurrency(small)
+
+
+def bench_concurrency(body: bytes) -> None:
+    """(a) at several concurrencies: the latency one booking sees, and where queueing starts."""
+    rows = []
+    with service() as (url, _, _):
+        wrk_post(url + "/v1/rankings", body, seconds=2, connections=4)
+        for connections in (1, 4, 8, 32):
+            r = wrk_post(url + "/v1/rankings", body, max(SECONDS // 2, 3), connections)
+            rows.append(
+                [connections, f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{r['max_ms']:.1f}"]
+            )
+    print_table("(a) by concurrency, one worker", ["connections", "req/s", "p50 ms", "p99 ms", "max ms"], rows)
+
+
+def bench_start() -> None:
+    times = []
+    for _ in range(3):
+        with service() as (_, pid, ready):
+            times.append(ready)
+            resident = rss_mb(pid)
+    start = statistics.median(times)
+    print(f"\nCold start to ready (/readyz 200), median of 3: {start:.2f} s; idle RSS {resident:.0f} MB")
+
+
+def bench_audit() -> None:
+    rows = [audit.audit_run(n) for n in (20_000, 100_000)]
+    print_table(
+        "Audit of recorded sessions (territorialite audit, in-process, one core)",
+        ["sessions", "file MB", "seconds", "sessions/s", "peak RSS MB"],
+        [[r["sessions"], f"{r['file_mb']:.1f}", f"{r['seconds']:.1f}", f"{r['sessions_per_s']:.0f}",
+          f"{r['peak_rss_mb']:.0f}"] for r in rows],
+    )  # fmt: skip
+    print(f"  peak memory ratio 100k / 20k sessions: {rows[1]['peak_rss_mb'] / rows[0]['peak_rss_mb']:.2f}")
+
+
+def main() -> None:
+    print(f"Territorialité benchmarks, {time.strftime('%Y-%m-%d')}, {machine()}")
+    for part in (bench_core, bench_start, bench_http, bench_audit):
+        part()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The ranking core alone, against the way most would first write it (geopy distances, a sort)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+import numpy as np
+from geopy.distance import geodesic
+
+from app.geography import Geography
+from app.territoriality.locations import LocationInput, resolve_location
+from app.territoriality.policies import DEPARTEMENT_V1, Roster
+from app.territoriality.ranking import PhysicianInput, assign_tiers, rank_physicians, territory_of
+
+PATIENT = LocationInput(postal_code="69003")
+
+
+def roster(geography: Geography, size: int, seed: int = 5) -> list[PhysicianInput]:
+    rng = random.Random(seed)
+    codes = sorted(code for code, c in geography.communes.items() if c.point is not None)
+    return [PhysicianInput(f"p{i}", LocationInput(commune=rng.choice(codes))) for i in range(size)]
+
+
+def best_of(function: Callable[[], object], repeat: int) -> float:
+    """Median seconds of `repeat` calls, after one warm-up call."""
+    function()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def naive_rank(geography: Geography, physicians: list[PhysicianInput]) -> list[str]:
+    """Straightforward: resolve each physician, geopy geodesic distance, tier by sets, sorted()."""
+    patient = resolve_location(geography, PATIENT)
+    own = set(patient.departements)
+    neighbours = set().union(*(geography.neighbours(d) for d in own))
+    region = {geography.region_of(d) for d in own}
+    keyed = []
+    for index, physician in enumerate(physicians):
+        commune = geography.communes[physician.location.commune]
+        dep = commune.departement
+        tier = 0 if dep in own else 1 if dep in neighbours else 2 if geography.region_of(dep) in region else 3
+        km = geodesic((patient.point.lat, patient.point.lon), (commune.point.lat, commune.point.lon)).km
+        keyed.append((tier, km, index, physician.id))
+    return [item[3] for item in sorted(keyed)]
+
+
+def core_only(geography: Geography, physicians: list[PhysicianInput]) -> Callable[[], np.ndarray]:
+    """Tiers, distances and the sort on already-resolved physicians: what runs per request after look-ups."""
+    from app.geography import geodesic_km
+
+    patient = resolve_location(geography, PATIENT)
+    communes = [geography.communes[p.location.commune] for p in physicians]
+    deps = np.array([c.departement for c in communes])
+    lats = np.array([c.point.lat for c in communes])
+    lons = np.array([c.point.lon for c in communes])
+    territory = territory_of(geography, patient)
+
+    def run() -> np.ndarray:
+        distances = geodesic_km(patient.point.lat, patient.point.lon, lats, lons)
+        tiers = assign_tiers(DEPARTEMENT_V1, territory, Roster(deps, np.ones(len(deps), bool), distances))
+        return np.lexsort((np.arange(len(deps)), distances, tiers))
+
+    return run
+
+
+def check_agreement(geography: Geography, physicians: list[PhysicianInput]) -> None:
+    """Both orders agree, but for physicians whose distances differ by less than the two distance
+    formulas do (Lambert's within metres of Karney's): near-ties may swap."""
+    ranked = rank_physicians(geography, PATIENT, physicians, DEPARTEMENT_V1).ranking
+    naive = naive_rank(geography, physicians)
+    for ours, theirs in zip(ranked, naive, strict=True):
+        if ours.id != theirs:
+            other = next(r for r in ranked if r.id == theirs)
+            assert ours.tier == other.tier, (ours, other)
+            assert abs(ours.distance_km - other.distance_km) <= 0.1, (ours, other)
+
+
+def measure(geography: Geography, sizes: tuple[int, ...] = (10, 100, 1_000, 10_000)) -> list[dict[str, float]]:
+    rows = []
+    for size in sizes:
+        physicians = roster(geography, size)
+        repeat = 50 if size <= 1_000 else 10
+        check_agreement(geography, physicians)
+        rows.append({
+            "physicians": size,
+            "core_ms": best_of(core_only(geography, physicians), repeat) * 1000,
+            "rank_physicians_ms": best_of(lambda p=physicians: rank_physicians(geography, PATIENT, p, DEPARTEMENT_V1),
+                                          repeat) * 1000,
+            "naive_ms": best_of(lambda p=physicians: naive_rank(geography, p), max(repeat // 5, 2)) * 1000,
+        })  # fmt: skip
+    return rows

@@ -1,0 +1,19 @@
+"""The floor of this stack: Starlette on uvicorn, parsing the same JSON body and returning it.
+Nothing a real endpoint could do costs less than this."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+
+async def echo(request: Request) -> Response:
+    body = json.loads(await request.body())
+    return Response(json.dumps(body), media_type="application/json")
+
+
+app = Starlette(routes=[Route("/v1/rankings", echo, methods=["POST"])])

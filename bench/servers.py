@@ -1,0 +1,97 @@
+"""Real servers on loopback for the benchmarks, pinned to one core; the load generator gets the other."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_CPUS = os.environ.get("BENCH_SERVER_CPUS", "0")
+LOAD_CPUS = os.environ.get("BENCH_LOAD_CPUS", "1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pinned(command: list[str], cpus: str) -> list[str]:
+    return ["taskset", "-c", cpus, *command] if shutil.which("taskset") and cpus else command
+
+
+@contextlib.contextmanager
+def service(workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int, float]]:
+    """The service as `territorialite serve` runs it: (base URL, pid, seconds from spawn to ready)."""
+    port = free_port()
+    env = {**os.environ, "TERRITORIALITE_PORT": str(port), "TERRITORIALITE_WORKERS": str(workers), **(extra_env or {})}
+    command = pinned([sys.executable, "-m", "app.cli", "serve"], SERVER_CPUS if workers == 1 else "")
+    yield from _run(command, env, port, "/readyz")
+
+
+@contextlib.contextmanager
+def floor_app() -> Iterator[tuple[str, int, float]]:
+    port = free_port()
+    command = pinned(
+        [sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--port", str(port), "--log-level", "warning",
+         "--no-access-log", "--loop", "asyncio", "--http", "httptools"],
+        SERVER_CPUS,
+    )  # fmt: skip
+    yield from _run(command, dict(os.environ), port, None)
+
+
+def _run(
+    command: list[str], env: dict[str, str], port: int, ready_path: str | None
+) -> Iterator[tuple[str, int, float]]:
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        ready = _wait(url, ready_path, process)
+        yield url, process.pid, ready - started
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def _wait(url: str, path: str | None, process: subprocess.Popen[bytes]) -> float:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            response = httpx.get(url + (path or "/"), timeout=1)
+            if path is None or response.status_code == 200:
+                return time.perf_counter()
+        except httpx.TransportError:
+            pass
+        time.sleep(0.01)
+    raise RuntimeError("server not ready in 60 s")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn's workers), in MB."""
+    total = 0
+    for candidate in [pid, *_children(pid)]:
+        with contextlib.suppress(FileNotFoundError):
+            for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    if not path.exists():
+        return []
+    direct = [int(p) for p in path.read_text().split()]
+    return direct + [grandchild for child in direct for grandchild in _children(child)]

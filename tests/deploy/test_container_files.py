@@ -1,0 +1,66 @@
+"""What can be checked of the container set-up without a Docker engine (none runs on these machines)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.live_server import ROOT
+
+CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
+
+
+def test_compose_file_validates_against_the_compose_specification() -> None:
+    run = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.yml")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.skipif(not shutil.which("docker-compose"), reason="Debian's docker-compose (second opinion) not installed")
+def test_compose_file_passes_docker_compose_config() -> None:
+    run = subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], capture_output=True
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def test_compose_runs_replicas_behind_a_load_balancer_with_healthchecks() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    api, lb = compose["services"]["api"], compose["services"]["lb"]
+    assert api["deploy"]["replicas"] >= 2
+    assert "healthcheck" in api
+    assert "healthcheck" in lb
+    assert lb["depends_on"]["api"]["condition"] == "service_healthy"
+    config = (ROOT / "deploy/nginx.conf").read_text(encoding="utf-8")
+    assert "proxy_pass $backend" in config
+    assert "resolver 127.0.0.11" in config
+    assert "$request_body" not in config  # no body, hence no location, in the balancer's log
+
+
+def test_dockerfile_is_slim_non_root_with_geodata_and_healthcheck() -> None:
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()]
+    froms = [line for line in lines if line.startswith("FROM ")]
+    assert froms
+    assert all("-slim" in line for line in froms)
+    user = [line for line in lines if line.startswith("USER ")]
+    assert user
+    assert user[-1] not in ("USER root", "USER 0")
+    assert any(line.startswith("COPY") and "geodata" in line for line in lines)
+    assert any(line.startswith("HEALTHCHECK") for line in lines)
+    assert any("--require-hashes" in line for line in lines)
+    copied = {line.split()[-2] for line in lines if line.startswith("COPY") and "--from" not in line}
+    for source in copied - {"/tmp/requirements.lock"}:
+        assert (ROOT / source).exists(), source
+
+
+def test_dockerignore_keeps_the_image_small() -> None:
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".venv", ".git", "tests"} <= set(ignored)

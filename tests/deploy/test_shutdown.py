@@ -1,0 +1,57 @@
+"""SIGTERM with requests in flight, on the multi-worker server: every request gets a complete
+answer or a clean refusal (no truncated body, no reset after the server started answering)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+
+import httpx
+
+from tests.live_server import LiveServer
+
+BODY = {
+    "patient": {"location": {"postal_code": "69003"}},
+    "physicians": [{"id": f"p{i}", "location": {"commune": "69123" if i % 2 else "75056"}} for i in range(3000)],
+}
+
+
+def test_sigterm_drains_in_flight_requests() -> None:
+    server = LiveServer(workers=2).start()
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + 8
+
+    def client() -> None:
+        with httpx.Client(base_url=server.base_url, timeout=20) as c:
+            while time.monotonic() < stop_at:
+                try:
+                    response = c.post("/v1/rankings", json=BODY)
+                except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as error:
+                    outcome = f"refused:{type(error).__name__}"
+                else:
+                    ranking = json.loads(response.content)["ranking"] if response.status_code == 200 else None
+                    complete = ranking is not None and len(ranking) == len(BODY["physicians"])
+                    outcome = "complete" if complete else f"status:{response.status_code}"
+                with lock:
+                    outcomes.append(outcome)
+                if outcome.startswith("refused"):
+                    return
+
+    threads = [threading.Thread(target=client) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(2)
+    with lock:
+        before = outcomes.count("complete")
+    code = server.stop(signal.SIGTERM, timeout=30)
+    for t in threads:
+        t.join(30)
+
+    assert code == 0, server.logs()
+    assert before > 0
+    assert outcomes.count("complete") > before  # requests in flight at SIGTERM were answered
+    assert all(o == "complete" or o.startswith(("refused:", "status:503")) for o in outcomes), outcomes
+    assert "Finished server process" in server.logs() or "Shutting down" in server.logs()
