@@ -10,7 +10,7 @@ from app.geography import Geography, load_geography
 from tests.live_server import LiveServer
 
 # Timings belong in bench/, not in tests: no per-example deadline.
-settings.register_profile("default", deadline=None)
+settings.register_profile("default", deadline=None, max_examples=200)
 settings.load_profile("default")
 
 
