@@ -66,7 +66,7 @@ def stacked_columns(series: Mapping[str, Mapping[str, int]], keys: Sequence[str]
     width, height, left, bottom = 720, 240, 40, 40
     periods = list(series)
     top = max(max(sum(c.values()) for c in series.values()), 1)
-    step = (width - left) / len(periods)
+    step = (width - left - 50) / len(periods)  # room on the right for the last rotated label
     shapes = [f"<text x='0' y='14' font-size='12'>{top}</text>"]
     for i, period in enumerate(periods):
         x, y = left + i * step, height - bottom
