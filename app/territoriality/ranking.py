@@ -131,8 +131,11 @@ def assign_tiers(policy: Policy, territory: Territory, roster: Roster) -> np.nda
 
 
 def territorial_order(classification: Classification) -> np.ndarray:
-    """Best tier first; inside a tier, nearest first; then input order (a stable sort)."""
-    distance = np.nan_to_num(classification.distance_km, nan=np.inf)
+    """Best tier first; inside a tier, nearest first; then input order (a stable sort).
+
+    Distances are compared as shown, to 0.1 km: a commune point is no more precise than that, and
+    an auditor can then explain every position from the answer alone."""
+    distance = np.nan_to_num(np.round(classification.distance_km, 1), nan=np.inf)
     return np.lexsort((np.arange(len(distance)), distance, classification.tiers))
 
 

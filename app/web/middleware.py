@@ -21,7 +21,7 @@ SANDBOX_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.yaml")
+MAX_HEADER_BYTES = 16 * 1024
 
 
 class AccessLogMiddleware:
@@ -120,6 +120,21 @@ class ApiKeyMiddleware:
             problem = ProblemError(
                 "unauthorized", "send a valid X-API-Key header", headers={"WWW-Authenticate": "ApiKey"}
             )
+            await problem_response(problem, scope["path"])(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class HeaderLimitMiddleware:
+    """Request headers over 16 KiB in all get a 431 (the HTTP parser itself sets no limit)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_HEADER_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_bytes:
+            problem = ProblemError("headers-too-large", f"request headers must not exceed {self.max_bytes} bytes")
             await problem_response(problem, scope["path"])(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -43,6 +43,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "method-not-allowed": (405, "Method not allowed on this resource"),
     "payload-too-large": (413, "The body is larger than the service accepts"),
     "unsupported-media-type": (415, "The body must be application/json"),
+    "headers-too-large": (431, "The request headers are larger than the service accepts"),
     "invalid-request": (422, "The request has invalid fields"),
     "internal-error": (500, "Internal error"),
 }

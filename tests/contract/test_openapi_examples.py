@@ -75,10 +75,23 @@ def test_request_example_answers_what_it_documents(
         assert response.status_code == 200, response.text
 
 
-@pytest.mark.parametrize("path", [p for p, item in SPEC["paths"].items() if "get" in item])
+JSON_GETS = [
+    path
+    for path, item in SPEC["paths"].items()
+    if "get" in item and "application/json" in item["get"]["responses"]["200"]["content"]
+]
+
+
+@pytest.mark.parametrize("path", JSON_GETS)
 def test_get_examples_are_what_the_server_answers(client: httpx.Client, path: str) -> None:
     response = client.get(path)
     content = SPEC["paths"][path]["get"]["responses"][str(response.status_code)]["content"]["application/json"]
     validate(response.json(), content["schema"])
     for example in content.get("examples", {}).values():
         validate(example["value"], content["schema"])
+
+
+def test_metrics_are_prometheus_text(client: httpx.Client) -> None:
+    response = client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "# TYPE territorialite_requests_total counter" in response.text

@@ -97,3 +97,8 @@ def test_deeply_nested_json_is_refused_cleanly(client: httpx.Client) -> None:
     response = client.post("/v1/rankings", content=nested, headers={"content-type": "application/json"})
     assert response.status_code in (400, 422)
     assert response.headers["content-type"] == PROBLEM
+
+
+def test_oversized_headers_are_refused(client: httpx.Client) -> None:
+    assert_problem(client.get("/v1/policies", headers={"X-Padding": "a" * 20_000}), 431, "headers-too-large")
+    assert client.get("/v1/policies", headers={"X-Padding": "a" * 8_000}).status_code == 200
