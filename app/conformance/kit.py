@@ -126,7 +126,9 @@ def _show(value: Any) -> str:
 
 
 def run_kit(base_url: str, cases: Sequence[Case], headers: dict[str, str] | None = None) -> list[CaseResult]:
-    with httpx.Client(base_url=base_url, headers=headers or {}, timeout=30) as client:
+    # keep-alive shorter than the service's 5 s, so that no case reuses a connection being closed
+    limits = httpx.Limits(keepalive_expiry=2)
+    with httpx.Client(base_url=base_url, headers=headers or {}, timeout=30, limits=limits) as client:
         return [run_case(client, case) for case in cases]
 
 

@@ -48,11 +48,12 @@ class RankedPhysician:
     departement: str | None
 
 
-@dataclass(frozen=True, slots=True)
 class PatientLocationError(ValueError):
     """The patient's code does not exist: a typo must never silently turn territoriality off."""
 
-    unresolved: Unresolved
+    def __init__(self, unresolved: Unresolved) -> None:
+        super().__init__(unresolved.detail)
+        self.unresolved = unresolved
 
     @property
     def pointer(self) -> str:

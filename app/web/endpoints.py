@@ -15,11 +15,11 @@ from app.geography import Geography
 from app.settings import Settings
 from app.territoriality.information_message import etht01_message
 from app.territoriality.policies import POLICIES, get_policy
-from app.territoriality.ranking import PatientLocationError, rank_physicians
+from app.territoriality.ranking import rank_physicians
 from app.territoriality.rulings import Catalogue
 from app.territoriality.scenarios import evaluate_scenario
 from app.web import presenters
-from app.web.problems import FieldError, ProblemError, from_patient_location_error
+from app.web.problems import FieldError, ProblemError
 from app.web.requests import parse_json, read_body, read_json
 from app.web.schemas import AuditBatch, RankingRequest, ScenarioRequest, duplicate_id_errors
 
@@ -72,16 +72,13 @@ async def create_ranking(request: Request) -> Response:
     duplicates = duplicate_id_errors([p.id for p in body.physicians], "/physicians")
     if duplicates:
         raise ProblemError("invalid-request", "physician ids must be unique", [FieldError(*d) for d in duplicates])
-    try:
-        result = rank_physicians(
-            service.geography,
-            body.patient_location(),
-            [p.to_domain() for p in body.physicians],
-            get_policy(body.policy),
-            body.limit,
-        )
-    except PatientLocationError as error:
-        raise from_patient_location_error(error) from error
+    result = rank_physicians(
+        service.geography,
+        body.patient_location(),
+        [p.to_domain() for p in body.physicians],
+        get_policy(body.policy),
+        body.limit,
+    )
     request.state.ranking_size = len(body.physicians)
     return json_response(presenters.ranking(result, service.geography, etht01_message()))
 
@@ -98,10 +95,7 @@ async def create_scenario_evaluation(request: Request) -> Response:
         raise ProblemError(
             "invalid-request", "the proposals do not match the offers", [FieldError(*e) for e in inconsistent]
         )
-    try:
-        result = evaluate_scenario(service.geography, service.catalogue, body.to_domain())
-    except PatientLocationError as error:
-        raise from_patient_location_error(error) from error
+    result = evaluate_scenario(service.geography, service.catalogue, body.to_domain())
     return json_response(presenters.evaluation(result))
 
 

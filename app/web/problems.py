@@ -97,6 +97,11 @@ async def handle_problem(request: Request, exc: Exception) -> Response:
     return problem_response(exc, request.url.path)
 
 
+async def handle_patient_location(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PatientLocationError)
+    return problem_response(from_patient_location_error(exc), request.url.path)
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     kind = HTTP_STATUS_KINDS.get(exc.status_code, "not-found")
@@ -112,6 +117,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     ProblemError: handle_problem,
+    PatientLocationError: handle_patient_location,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }
