@@ -9,7 +9,7 @@ so that every answer says which one produced it. Rules are data: a policy is an 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -38,21 +38,28 @@ class Territory:
     enlargement_km: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Roster:
     """The physicians' side, as parallel arrays (one entry per physician, input order)."""
 
     departements: NDArray[np.str_]  # "" when unknown or abroad
     located: NDArray[np.bool_]
     distance_km: NDArray[np.float64]  # NaN when unknown
+    # the few distinct départements of a roster, and each physician's position among them
+    distinct_departements: list[str] = field(init=False)
+    departement_index: NDArray[np.intp] = field(init=False)
+
+    def __post_init__(self) -> None:
+        unique, inverse = np.unique(self.departements, return_inverse=True)
+        object.__setattr__(self, "distinct_departements", unique.tolist())
+        object.__setattr__(self, "departement_index", inverse)
 
 
 TierTest = Callable[[Territory, Roster], NDArray[np.bool_]]
 
 
 def _in(codes: frozenset[str], roster: Roster) -> NDArray[np.bool_]:
-    unique, inverse = np.unique(roster.departements, return_inverse=True)
-    return np.array([code in codes for code in unique], dtype=bool)[inverse]
+    return np.array([code in codes for code in roster.distinct_departements], dtype=bool)[roster.departement_index]
 
 
 def in_patient_departement(territory: Territory, roster: Roster) -> NDArray[np.bool_]:

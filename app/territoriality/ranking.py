@@ -173,14 +173,17 @@ def patient_place(
 def _physician_places(
     geography: Geography, physicians: Sequence[PhysicianInput], roster_pointer: str
 ) -> tuple[list[Place | None], tuple[Warning, ...]]:
-    """Resolve each physician; a roster repeats the same few sites, so each is resolved once."""
-    seen: dict[LocationInput, Place | Unresolved] = {}
+    """Resolve each physician. Codes resolve by look-up; a point is located by geometry (tens of
+    µs), and a roster repeats the same few sites, so each distinct point is located once."""
+    located: dict[LocationInput, Place | Unresolved] = {}
     places: list[Place | None] = []
     warnings: list[Warning] = []
     for index, physician in enumerate(physicians):
-        place = seen.get(physician.location)
-        if place is None:
-            place = seen[physician.location] = resolve_location(geography, physician.location)
+        location = physician.location
+        if location.coordinates is None:
+            place = resolve_location(geography, location)
+        elif (place := located.get(location)) is None:
+            place = located[location] = resolve_location(geography, location)
         if isinstance(place, Unresolved):
             places.append(None)
             warnings.append(
@@ -200,7 +203,10 @@ def _physician_places(
                     "the physician's coordinates lie outside France",
                 )
             )
-        warnings.extend(Warning(f"{roster_pointer}/{index}/location/{n.field}", n.code, n.detail) for n in place.notes)
+        if place.notes:
+            warnings.extend(
+                Warning(f"{roster_pointer}/{index}/location/{n.field}", n.code, n.detail) for n in place.notes
+            )
     return places, tuple(warnings)
 
 
