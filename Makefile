@@ -22,6 +22,7 @@ run: $(INSTALLED)
 ## test: lint, then the whole suite (API tests against a real uvicorn on loopback, sandbox in Chromium)
 test: $(INSTALLED) browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 ## browser: Debian's Chromium for the sandbox test (installed when root; skipped otherwise)
@@ -36,7 +37,8 @@ browser:
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check app tests tools bench || true
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## bench: timings and throughput, printed as numbers and ratios (never asserted); installs wrk if needed
 bench: $(INSTALLED)

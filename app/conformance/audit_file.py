@@ -12,7 +12,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from tqdm import tqdm
 
@@ -27,7 +27,7 @@ FAILING_COLUMNS = ["line", "session_id", "timestamp", "status", "verdict", "fail
 
 @dataclass(frozen=True)
 class AuditOutcome:
-    summary: dict[str, object]
+    summary: dict[str, Any]
     report_dir: Path
 
 
@@ -85,7 +85,7 @@ def _failing_row(number: int, result: SessionResult) -> list[object]:
     ]
 
 
-def render_report(report: dict) -> str:
+def render_report(report: dict[str, Any]) -> str:
     sessions, evidence = report["sessions"], report["evidence"]
     gap = report["territorial_not_shown_first"]
     share = gap["share_of_valid_sessions"]

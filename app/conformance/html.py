@@ -69,7 +69,7 @@ def stacked_columns(series: Mapping[str, Mapping[str, int]], keys: Sequence[str]
     step = (width - left - 50) / len(periods)  # room on the right for the last rotated label
     shapes = [f"<text x='0' y='14' font-size='12'>{top}</text>"]
     for i, period in enumerate(periods):
-        x, y = left + i * step, height - bottom
+        x, y = left + i * step, float(height - bottom)
         for key in keys:
             h = (height - bottom - 10) * series[period].get(key, 0) / top
             y -= h

@@ -98,10 +98,10 @@ def _read_search_radii(path: Path) -> dict[str, SearchRadius]:
 def _commune_points(communes: dict[str, Commune]) -> CommunePoints:
     """Points a coordinate can fall in: communes and arrondissements, not the PLM cities themselves."""
     cities = {c.parent for c in communes.values() if c.parent}
-    placed = [c for c in communes.values() if c.point is not None and c.code not in cities]
+    placed = [(c, c.point) for c in communes.values() if c.point is not None and c.code not in cities]
     return CommunePoints(
-        codes=tuple(c.parent or c.code for c in placed),
-        departements=tuple(c.departement for c in placed),
-        lats=np.array([c.point.lat for c in placed]),
-        lons=np.array([c.point.lon for c in placed]),
+        codes=tuple(c.parent or c.code for c, _ in placed),
+        departements=tuple(c.departement for c, _ in placed),
+        lats=np.array([point.lat for _, point in placed]),
+        lons=np.array([point.lon for _, point in placed]),
     )

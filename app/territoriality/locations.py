@@ -88,6 +88,8 @@ def _resolve(geography: Geography, location: LocationInput) -> Place | Unresolve
     located = geography.locate(location.coordinates) if location.coordinates is not None else None
 
     notes: list[LocationNote] = []
+    departements: tuple[str, ...]
+    commune_code: str | None
     if commune is not None:
         departements, decided_by, commune_code = (
             (commune.commune.departement,),

@@ -143,7 +143,7 @@ def territorial_order(classification: Classification) -> np.ndarray:
 def territory_of(geography: Geography, patient: Place) -> Territory:
     own = frozenset(patient.departements)
     neighbours = frozenset().union(*(geography.neighbours(d) for d in own)) - own
-    regions = {geography.region_of(d) for d in own} - {None}
+    regions = {region for d in own if (region := geography.region_of(d)) is not None}
     region_departements = frozenset().union(*(geography.departements_of_region(r) for r in regions))
     radii = [geography.search_radii[d] for d in sorted(own) if d in geography.search_radii]
     widest = max(radii, key=lambda r: (r.default_km, r.enlargement_km), default=None)
@@ -176,6 +176,7 @@ def _physician_places(
     """Resolve each physician. Codes resolve by look-up; a point is located by geometry (tens of
     µs), and a roster repeats the same few sites, so each distinct point is located once."""
     located: dict[LocationInput, Place | Unresolved] = {}
+    place: Place | Unresolved | None
     places: list[Place | None] = []
     warnings: list[Warning] = []
     for index, physician in enumerate(physicians):

@@ -153,12 +153,22 @@ def _location_fact(geography: Geography, location: LocationInput | None) -> Loca
     return LocationFact.GIVEN
 
 
-def _check(catalogue: Catalogue, aspect: str, facts: Facts, offer: Offer | None = None, **details: object) -> Check:
+def _check(
+    catalogue: Catalogue,
+    aspect: str,
+    facts: Facts,
+    offer: Offer | None = None,
+    violation: OrderViolation | None = None,
+    territorial_proposed: bool | None = None,
+    territorial_first: bool | None = None,
+) -> Check:
     decision = catalogue.decide(aspect, facts)
     assert decision.ruling is not None, f"every {aspect} rule cites a ruling"
+    requirement = ASPECT_REQUIREMENT[aspect]
     return Check(
-        ASPECT_REQUIREMENT[aspect], aspect, offer, decision.outcome, decision.ruling, decision.reason, **details
-    )
+        requirement, aspect, offer, decision.outcome, decision.ruling, decision.reason,
+        violation, territorial_proposed, territorial_first,
+    )  # fmt: skip
 
 
 def _ordering_check(

@@ -8,6 +8,7 @@ from http import HTTPStatus
 
 import pydantic_core
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -70,7 +71,7 @@ def _pointer(location: tuple[int | str, ...]) -> str:
     return "/" + "/".join(parts) if parts else ""
 
 
-def _message(error: dict) -> str:
+def _message(error: ErrorDetails) -> str:
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         return "unknown field"
