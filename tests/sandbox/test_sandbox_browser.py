@@ -1,7 +1,8 @@
 """The /docs sandbox in a real headless Chromium (Debian's package), against the live server.
 
 No request may leave the machine: the browser resolves every host name but loopback to nothing,
-and the test records every request the page makes. A screenshot lands in artifacts/.
+sends everything else to a dead proxy, and the test records every request the page makes.
+Screenshots land in artifacts/.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ OFFLINE_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-features=Translate,OptimizationHints,MediaRouter",
-    # the network is cut: every name but loopback resolves to nothing
+    # the network is cut: every name but loopback resolves to nothing, and every request not for
+    # loopback (which Chromium never proxies) goes to a proxy where nothing listens
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+    "--proxy-server=http://127.0.0.1:9",
 ]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -90,4 +93,11 @@ def test_sandbox_page_loads_completely_with_its_own_assets(browser: object, serv
     titles = page.locator(".opblock-summary-path").all_inner_texts()
     assert {"/v1/rankings", "/v1/scenario-evaluations", "/v1/information-message"} <= {t.strip() for t in titles}
     assert errors == []
+    page.close()
+
+
+def test_the_browser_has_no_route_beyond_loopback(browser: object) -> None:
+    page = browser.new_page()
+    with pytest.raises(playwright_api.Error, match=r"ERR_PROXY_CONNECTION_FAILED|ERR_NAME_NOT_RESOLVED"):
+        page.goto("https://cdn.example.invalid/swagger-ui.css", timeout=10_000)
     page.close()
