@@ -31,7 +31,9 @@ class PhysicianInput:
 
 
 @dataclass(frozen=True, slots=True)
-class Warning:
+class InputWarning:
+    """Something in the request the answer had to work around (an unknown physician code...)."""
+
     pointer: str  # JSON pointer into the request
     code: str
     detail: str
@@ -70,7 +72,7 @@ class Classification:
     tiers: np.ndarray  # index into policy.tier_order; -1 when territoriality does not apply
     distance_km: np.ndarray
     departements: np.ndarray
-    warnings: tuple[Warning, ...]
+    warnings: tuple[InputWarning, ...]
 
     @property
     def applicable(self) -> bool:
@@ -158,13 +160,13 @@ def territory_of(geography: Geography, patient: Place) -> Territory:
 
 def patient_place(
     geography: Geography, location: LocationInput | None
-) -> tuple[Place | None, NotApplicableReason | None, tuple[Warning, ...]]:
+) -> tuple[Place | None, NotApplicableReason | None, tuple[InputWarning, ...]]:
     if location is None:
         return None, NotApplicableReason.PATIENT_LOCATION_MISSING, ()
     place = resolve_location(geography, location)
     if isinstance(place, Unresolved):
         raise PatientLocationError(place)
-    warnings = tuple(Warning(f"/patient/location/{n.field}", n.code, n.detail) for n in place.notes)
+    warnings = tuple(InputWarning(f"/patient/location/{n.field}", n.code, n.detail) for n in place.notes)
     if not place.in_france:
         return place, NotApplicableReason.PATIENT_OUTSIDE_FRANCE, warnings
     return place, None, warnings
@@ -172,13 +174,13 @@ def patient_place(
 
 def _physician_places(
     geography: Geography, physicians: Sequence[PhysicianInput], roster_pointer: str
-) -> tuple[list[Place | None], tuple[Warning, ...]]:
+) -> tuple[list[Place | None], tuple[InputWarning, ...]]:
     """Resolve each physician. Codes resolve by look-up; a point is located by geometry (tens of
     µs), and a roster repeats the same few sites, so each distinct point is located once."""
     located: dict[LocationInput, Place | Unresolved] = {}
     place: Place | Unresolved | None
     places: list[Place | None] = []
-    warnings: list[Warning] = []
+    warnings: list[InputWarning] = []
     for index, physician in enumerate(physicians):
         location = physician.location
         if location.coordinates is None:
@@ -188,7 +190,7 @@ def _physician_places(
         if isinstance(place, Unresolved):
             places.append(None)
             warnings.append(
-                Warning(
+                InputWarning(
                     f"{roster_pointer}/{index}/location/{place.field}",
                     "physician_unlocated",
                     f"{place.detail}; ranked last as unlocated",
@@ -198,7 +200,7 @@ def _physician_places(
         places.append(place)
         if not place.in_france:
             warnings.append(
-                Warning(
+                InputWarning(
                     f"{roster_pointer}/{index}/location/coordinates",
                     "physician_outside_france",
                     "the physician's coordinates lie outside France",
@@ -206,7 +208,7 @@ def _physician_places(
             )
         if place.notes:
             warnings.extend(
-                Warning(f"{roster_pointer}/{index}/location/{n.field}", n.code, n.detail) for n in place.notes
+                InputWarning(f"{roster_pointer}/{index}/location/{n.field}", n.code, n.detail) for n in place.notes
             )
     return places, tuple(warnings)
 

@@ -18,9 +18,9 @@ from app.territoriality.locations import LocationInput
 from app.territoriality.policies import Policy, Tier
 from app.territoriality.ranking import (
     Classification,
+    InputWarning,
     NotApplicableReason,
     PhysicianInput,
-    Warning,
     classify_roster,
     patient_place,
 )
@@ -110,7 +110,7 @@ class Evaluation:
     checks: tuple[Check, ...]
     policy: Policy
     rulings_version: str
-    warnings: tuple[Warning, ...]
+    warnings: tuple[InputWarning, ...]
 
 
 ASPECT_REQUIREMENT = {"information_message": "ETHT.01", "location_input": "ETHT.02", "ordering": "ETHT.02"}
@@ -126,7 +126,7 @@ def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scen
         "walk_in_after_appointments": scenario.offers.walk_in_after_appointments,
     }
     checks = [_check(catalogue, "information_message", facts), _check(catalogue, "location_input", facts)]
-    warnings: list[Warning] = []
+    warnings: list[InputWarning] = []
     for offer in scenario.offers.offered():
         check, offer_warnings = _ordering_check(geography, catalogue, scenario, offer, location, facts)
         checks.append(check)
@@ -178,7 +178,7 @@ def _ordering_check(
     offer: Offer,
     location: LocationFact,
     facts: Facts,
-) -> tuple[Check, tuple[Warning, ...]]:
+) -> tuple[Check, tuple[InputWarning, ...]]:
     shown = scenario.proposals.get(offer) if scenario.proposals is not None else None
     if shown is None or location is not LocationFact.GIVEN:
         order = OrderFact.NOT_JUDGED

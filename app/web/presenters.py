@@ -6,7 +6,7 @@ from app.geography import Geography
 from app.territoriality.information_message import InformationMessage
 from app.territoriality.locations import Place
 from app.territoriality.policies import Policy
-from app.territoriality.ranking import RankedPhysician, Ranking, Warning
+from app.territoriality.ranking import InputWarning, RankedPhysician, Ranking
 from app.territoriality.rulings import Catalogue, Ruling
 from app.territoriality.scenarios import Check, Evaluation, ShownPhysician
 
@@ -74,7 +74,7 @@ def ranked_physician(r: RankedPhysician) -> dict[str, object]:
     }
 
 
-def warning(w: Warning) -> dict[str, str]:
+def warning(w: InputWarning) -> dict[str, str]:
     return {"pointer": w.pointer, "code": w.code, "detail": w.detail}
 
 
