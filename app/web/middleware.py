@@ -37,7 +37,7 @@ class AccessLogMiddleware:
             return
         offered = Headers(scope=scope).get("x-request-id", "")
         request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})  # the endpoint leaves the ranking size there
         started = time.perf_counter()
         status = 500
 
@@ -54,7 +54,7 @@ class AccessLogMiddleware:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             metrics.observe(scope["method"], route, status, elapsed)
-            size = scope["state"].get("ranking_size")
+            size = state.get("ranking_size")
             if size is not None:
                 metrics.RANKING_SIZE.observe(size)
             access_log.info(
