@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from app.settings import Settings, SettingsError
+from tests.live_server import ROOT
+
+
+def test_defaults_without_environment() -> None:
+    settings = Settings.from_environ({})
+    assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
+    assert settings.cors_origins == ()
+    assert settings.api_keys == ()
+    assert settings.max_body_bytes == 2 * 1024 * 1024
+
+
+def test_values_are_read_and_cast() -> None:
+    settings = Settings.from_environ(
+        {
+            "TERRITORIALITE_PORT": "9000",
+            "TERRITORIALITE_WORKERS": "4",
+            "TERRITORIALITE_LOG_LEVEL": "DEBUG",
+            "TERRITORIALITE_CORS_ORIGINS": "https://a.example, https://b.example",
+            "TERRITORIALITE_API_KEYS": "k1,k2",
+        }
+    )
+    assert (settings.port, settings.workers, settings.log_level) == (9000, 4, "debug")
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
+    assert settings.api_keys == ("k1", "k2")
+    assert "k1" not in repr(settings)  # keys never print
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "eighty", "must be an integer"),
+        ("PORT", "70000", "between 0 and 65535"),
+        ("WORKERS", "0", "between 1 and 64"),
+        ("LOG_LEVEL", "loud", "must be one of"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=f"TERRITORIALITE_{name}.*{message}"):
+        Settings.from_environ({f"TERRITORIALITE_{name}": value})
+
+
+def test_serve_refuses_a_bad_setting_with_a_message() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve"],
+        cwd=ROOT,
+        env={"TERRITORIALITE_PORT": "eighty", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "TERRITORIALITE_PORT must be an integer" in run.stderr
