@@ -6,6 +6,7 @@ exception, whatever the text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -76,6 +77,9 @@ class Geography:
 
     def locate(self, point: Point) -> PointLocation:
         return self.locator.locate(point)
+
+    def locate_many(self, points: Sequence[Point]) -> list[PointLocation]:
+        return self.locator.locate_many(points)
 
     def departement(self, text: str) -> Departement | NotFound:
         code = normalise_departement_code(text)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 
-from app.geography import CommuneMatch, Geography, NotFound, NotFoundReason, Point
+from app.geography import CommuneMatch, Geography, NotFound, NotFoundReason, Point, PointLocation
 
 
 class LocationField(StrEnum):
@@ -70,22 +70,26 @@ class Unresolved:
         return f"no such {kind} in the reference geography (COG 2026, with old codes of merged communes)"
 
 
-def resolve_location(geography: Geography, location: LocationInput) -> Place | Unresolved:
+def resolve_location(
+    geography: Geography, location: LocationInput, located: PointLocation | None = None
+) -> Place | Unresolved:
+    """`located`: the coordinates' location when the caller already has it (located in bulk)."""
     if location.postal_code is None and location.coordinates is None and location.commune is not None:
         known = commune_places(geography).get(location.commune)  # rosters are mostly bare commune codes
         if known is not None:
             return known
-    return _resolve(geography, location)
+    return _resolve(geography, location, located)
 
 
-def _resolve(geography: Geography, location: LocationInput) -> Place | Unresolved:
+def _resolve(geography: Geography, location: LocationInput, located: PointLocation | None = None) -> Place | Unresolved:
     commune = geography.commune(location.commune) if location.commune is not None else None
     if isinstance(commune, NotFound):
         return Unresolved(LocationField.COMMUNE, commune.reason)
     postal = geography.postal_code(location.postal_code) if location.postal_code is not None else None
     if isinstance(postal, NotFound):
         return Unresolved(LocationField.POSTAL_CODE, postal.reason)
-    located = geography.locate(location.coordinates) if location.coordinates is not None else None
+    if located is None and location.coordinates is not None:
+        located = geography.locate(location.coordinates)
 
     notes: list[LocationNote] = []
     departements: tuple[str, ...]

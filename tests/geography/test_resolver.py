@@ -8,6 +8,10 @@ from app.geography import CommuneMatch, Geography, NotFound, NotFoundReason, Poi
 from tests.geography.shared import GEOGRAPHY
 
 
+def points_anywhere() -> st.SearchStrategy[Point]:
+    return st.builds(Point, st.floats(-90, 90), st.floats(-180, 180))
+
+
 def match(geography: Geography, code: str) -> CommuneMatch:
     result = geography.commune(code)
     assert isinstance(result, CommuneMatch), result
@@ -172,3 +176,16 @@ def test_point_repr_hides_the_position() -> None:
 def test_point_rejects_out_of_range() -> None:
     with pytest.raises(ValueError, match="latitude"):
         Point(91, 0)
+
+
+@given(st.lists(st.tuples(st.floats(40, 52), st.floats(-6, 11)), max_size=30), st.lists(points_anywhere(), max_size=5))
+def test_locating_in_bulk_gives_what_locating_one_by_one_gives(
+    near_france: list[tuple[float, float]], anywhere: list[Point]
+) -> None:
+    points = [Point(lat, lon) for lat, lon in near_france] + anywhere
+    assert GEOGRAPHY.locate_many(points) == [GEOGRAPHY.locate(p) for p in points]
+
+
+def test_bulk_locating_commune_points_matches(geography: Geography) -> None:
+    points = [c.point for c in list(geography.communes.values())[::25] if c.point]
+    assert geography.locate_many(points) == [geography.locate(p) for p in points]
