@@ -95,3 +95,23 @@ def measure(geography: Geography, sizes: tuple[int, ...] = (10, 100, 1_000, 10_0
             "naive_ms": best_of(lambda p=physicians: naive_rank(geography, p), max(repeat // 5, 2)) * 1000,
         })  # fmt: skip
     return rows
+
+
+def coordinates_roster(size: int, seed: int = 6) -> list[PhysicianInput]:
+    """Physicians given by coordinates only, scattered over mainland France."""
+    from app.geography import Point
+
+    rng = random.Random(seed)
+    return [
+        PhysicianInput(f"p{i}", LocationInput(coordinates=Point(rng.uniform(43.0, 49.5), rng.uniform(-1.0, 7.0))))
+        for i in range(size)
+    ]
+
+
+def measure_coordinates(geography: Geography, sizes: tuple[int, ...] = (100, 1_000, 10_000)) -> list[dict[str, float]]:
+    rows = []
+    for size in sizes:
+        physicians = coordinates_roster(size)
+        run = lambda p=physicians: rank_physicians(geography, PATIENT, p, DEPARTEMENT_V1)  # noqa: E731
+        rows.append({"physicians": size, "rank_physicians_ms": best_of(run, 10 if size < 10_000 else 3) * 1000})
+    return rows
