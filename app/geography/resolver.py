@@ -7,7 +7,7 @@ exception, whatever the text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from app.geography.codes import normalise_commune_code, normalise_departement_code, normalise_postal_code
@@ -54,6 +54,14 @@ class Geography:
     search_radii: dict[str, SearchRadius]
     locator: PointLocator
     vintage: dict[str, str]
+    region_members: dict[str, frozenset[str]] = field(init=False)  # derived from départements
+
+    def __post_init__(self) -> None:
+        members: dict[str, set[str]] = {}
+        for departement in self.departements.values():
+            if departement.region:
+                members.setdefault(departement.region, set()).add(departement.code)
+        object.__setattr__(self, "region_members", {r: frozenset(m) for r, m in members.items()})
 
     def commune(self, text: str) -> CommuneMatch | NotFound:
         """INSEE code, current, of a municipal arrondissement, or old (merged commune) -> today's commune."""
@@ -98,4 +106,4 @@ class Geography:
         return known.region if known else None
 
     def departements_of_region(self, region: str) -> frozenset[str]:
-        return frozenset(d.code for d in self.departements.values() if d.region == region)
+        return self.region_members.get(region, frozenset())

@@ -146,10 +146,14 @@ def commune_places(geography: Geography) -> dict[str, Place]:
 
 
 def _commune_in_postal_code(match: CommuneMatch, served: tuple[str, ...], geography: Geography) -> bool:
-    cities = {geography.communes[code].parent or code for code in served}
-    return match.commune.code in served or match.city_code in cities
+    return match.commune.code in served or match.city_code in _cities(served, geography)
 
 
 def _single_city(codes: tuple[str, ...], geography: Geography) -> str | None:
-    cities = {geography.communes[code].parent or code for code in codes}
+    cities = _cities(codes, geography)
     return cities.pop() if len(cities) == 1 else None
+
+
+def _cities(codes: tuple[str, ...], geography: Geography) -> set[str]:
+    """The communes of these codes, an arrondissement counting as its city."""
+    return {geography.communes[code].parent or code for code in codes}

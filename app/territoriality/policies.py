@@ -99,10 +99,16 @@ class Policy:
     summary: str
     tiers: tuple[tuple[Tier, TierTest], ...]  # best first; the last test accepts anyone
     territorial: frozenset[Tier]  # tiers that count as "un médecin du territoire"
+    # derived once: the tiers in order, and as arrays to gather a whole ranking's tiers with
+    tier_order: tuple[Tier, ...] = field(init=False)
+    tier_table: NDArray[np.object_] = field(init=False)
+    territorial_table: NDArray[np.bool_] = field(init=False)
 
-    @property
-    def tier_order(self) -> tuple[Tier, ...]:
-        return tuple(tier for tier, _ in self.tiers)
+    def __post_init__(self) -> None:
+        order = tuple(tier for tier, _ in self.tiers)
+        object.__setattr__(self, "tier_order", order)
+        object.__setattr__(self, "tier_table", np.array(order, dtype=object))
+        object.__setattr__(self, "territorial_table", np.array([t in self.territorial for t in order]))
 
 
 DEPARTEMENT_V1 = Policy(

@@ -63,6 +63,15 @@ class PatientLocationError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Patient:
+    """The patient's side, resolved once per request."""
+
+    place: Place | None
+    not_applicable: NotApplicableReason | None
+    warnings: tuple[InputWarning, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Classification:
     """Each physician's tier, distance and département, in input order."""
 
@@ -90,23 +99,30 @@ class Ranking:
 
 def classify_roster(
     geography: Geography,
-    patient_location: LocationInput | None,
+    patient: Patient,
     physicians: Sequence[PhysicianInput],
     policy: Policy,
     roster_pointer: str = "/physicians",
 ) -> Classification:
     """Each physician's tier, in input order. `roster_pointer` locates the roster in the request."""
-    patient, reason, warnings = patient_place(geography, patient_location)
     places, roster_warnings = _physician_places(geography, physicians, roster_pointer)
     departements = np.array([p.departements[0] if p and p.in_france else "" for p in places], dtype=np.str_)
-    distances = _distances(patient, places)
-    if reason is not None:
+    distances = _distances(patient.place, places)
+    if patient.not_applicable is not None:
         tiers = np.full(len(physicians), -1, dtype=np.int64)
     else:
-        assert patient is not None
+        assert patient.place is not None
         roster = Roster(departements, np.array([p is not None for p in places], dtype=bool), distances)
-        tiers = assign_tiers(policy, territory_of(geography, patient), roster)
-    return Classification(policy, patient, reason, tiers, distances, departements, warnings + roster_warnings)
+        tiers = assign_tiers(policy, territory_of(geography, patient.place), roster)
+    return Classification(
+        policy,
+        patient.place,
+        patient.not_applicable,
+        tiers,
+        distances,
+        departements,
+        patient.warnings + roster_warnings,
+    )
 
 
 def rank_physicians(
@@ -116,7 +132,7 @@ def rank_physicians(
     policy: Policy,
     limit: int | None = None,
 ) -> Ranking:
-    classification = classify_roster(geography, patient_location, physicians, policy)
+    classification = classify_roster(geography, resolve_patient(geography, patient_location), physicians, policy)
     order = territorial_order(classification) if classification.applicable else np.arange(len(physicians))
     shown = order[:limit] if limit is not None else order
     return Ranking(classification, _ranked(classification, physicians, shown))
@@ -158,18 +174,16 @@ def territory_of(geography: Geography, patient: Place) -> Territory:
     )
 
 
-def patient_place(
-    geography: Geography, location: LocationInput | None
-) -> tuple[Place | None, NotApplicableReason | None, tuple[InputWarning, ...]]:
+def resolve_patient(geography: Geography, location: LocationInput | None) -> Patient:
+    """The patient's place, or why territoriality does not apply; PatientLocationError on an unknown code."""
     if location is None:
-        return None, NotApplicableReason.PATIENT_LOCATION_MISSING, ()
+        return Patient(None, NotApplicableReason.PATIENT_LOCATION_MISSING, ())
     place = resolve_location(geography, location)
     if isinstance(place, Unresolved):
         raise PatientLocationError(place)
     warnings = tuple(InputWarning(f"/patient/location/{n.field}", n.code, n.detail) for n in place.notes)
-    if not place.in_france:
-        return place, NotApplicableReason.PATIENT_OUTSIDE_FRANCE, warnings
-    return place, None, warnings
+    reason = None if place.in_france else NotApplicableReason.PATIENT_OUTSIDE_FRANCE
+    return Patient(place, reason, warnings)
 
 
 def _physician_places(
@@ -225,10 +239,9 @@ def _ranked(
     """The shown physicians, best first; the per-row values are gathered with numpy first."""
     count = len(shown)
     if classification.applicable:
-        order = classification.policy.tier_order
-        tiers = np.array(order, dtype=object)[classification.tiers[shown]].tolist()
-        territorial_tier = np.array([t in classification.policy.territorial for t in order])
-        territorial: list[bool | None] = territorial_tier[classification.tiers[shown]].tolist()
+        policy = classification.policy
+        tiers = policy.tier_table[classification.tiers[shown]].tolist()
+        territorial: list[bool | None] = policy.territorial_table[classification.tiers[shown]].tolist()
         distance = np.round(classification.distance_km[shown], 1)
         distances: list[float | None] = [None if d != d else d for d in distance.tolist()]  # NaN -> None
     else:

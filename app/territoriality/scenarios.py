@@ -20,9 +20,10 @@ from app.territoriality.ranking import (
     Classification,
     InputWarning,
     NotApplicableReason,
+    Patient,
     PhysicianInput,
     classify_roster,
-    patient_place,
+    resolve_patient,
 )
 from app.territoriality.rulings import Catalogue, Facts
 
@@ -117,7 +118,8 @@ ASPECT_REQUIREMENT = {"information_message": "ETHT.01", "location_input": "ETHT.
 
 
 def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scenario) -> Evaluation:
-    location = _location_fact(geography, scenario.patient_location)
+    patient = resolve_patient(geography, scenario.patient_location)
+    location = _location_fact(patient)
     facts: dict[str, str | bool] = {
         "channel": scenario.channel.value,
         "location": location.value,
@@ -128,7 +130,7 @@ def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scen
     checks = [_check(catalogue, "information_message", facts), _check(catalogue, "location_input", facts)]
     warnings: list[InputWarning] = []
     for offer in scenario.offers.offered():
-        check, offer_warnings = _ordering_check(geography, catalogue, scenario, offer, location, facts)
+        check, offer_warnings = _ordering_check(geography, catalogue, scenario, patient, offer, location, facts)
         checks.append(check)
         warnings.extend(offer_warnings)
     verdict = catalogue.decide("verdict", {**facts, "any_fail": any(c.status == "fail" for c in checks)})
@@ -144,11 +146,10 @@ def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scen
     )
 
 
-def _location_fact(geography: Geography, location: LocationInput | None) -> LocationFact:
-    _, reason, _ = patient_place(geography, location)
-    if reason is NotApplicableReason.PATIENT_LOCATION_MISSING:
+def _location_fact(patient: Patient) -> LocationFact:
+    if patient.not_applicable is NotApplicableReason.PATIENT_LOCATION_MISSING:
         return LocationFact.DECLINED
-    if reason is NotApplicableReason.PATIENT_OUTSIDE_FRANCE:
+    if patient.not_applicable is NotApplicableReason.PATIENT_OUTSIDE_FRANCE:
         return LocationFact.OUTSIDE_FRANCE
     return LocationFact.GIVEN
 
@@ -175,6 +176,7 @@ def _ordering_check(
     geography: Geography,
     catalogue: Catalogue,
     scenario: Scenario,
+    patient: Patient,
     offer: Offer,
     location: LocationFact,
     facts: Facts,
@@ -184,7 +186,7 @@ def _ordering_check(
         order = OrderFact.NOT_JUDGED
         return _check(catalogue, "ordering", {**facts, "offer": offer.value, "order": order}, offer), ()
     classification = classify_roster(
-        geography, scenario.patient_location, shown, scenario.policy, roster_pointer=f"/proposals/{offer.value}"
+        geography, patient, shown, scenario.policy, roster_pointer=f"/proposals/{offer.value}"
     )
     violation = first_order_violation(classification, shown)
     order = OrderFact.VIOLATED if violation else OrderFact.RESPECTED

@@ -21,7 +21,7 @@ from app.territoriality.scenarios import evaluate_scenario
 from app.web import presenters
 from app.web.problems import FieldError, ProblemError
 from app.web.requests import parse_json, read_body, read_json
-from app.web.schemas import AuditBatch, RankingRequest, ScenarioRequest, duplicate_id_errors
+from app.web.schemas import AuditBatch, RankingRequest, ScenarioRequest
 
 OPENAPI_FILE = Path(__file__).resolve().parent.parent.parent / "openapi.yaml"
 
@@ -69,7 +69,7 @@ async def list_policies(request: Request) -> Response:
 async def create_ranking(request: Request) -> Response:
     service = service_of(request)
     body = await read_json(request, RankingRequest, service.settings.max_body_bytes)
-    duplicates = duplicate_id_errors([p.id for p in body.physicians], "/physicians")
+    duplicates = body.consistency_errors()
     if duplicates:
         raise ProblemError("invalid-request", "physician ids must be unique", [FieldError(*d) for d in duplicates])
     result = rank_physicians(

@@ -61,6 +61,13 @@ class Patient(Strict):
     location: Location | None = None  # absent or null: the patient declined to give it
 
 
+def location_of(patient: Patient | None) -> LocationInput | None:
+    """None when the patient declined to give his location (no patient, or a null location)."""
+    if patient is None or patient.location is None:
+        return None
+    return patient.location.to_domain()
+
+
 class Physician(Strict):
     id: PhysicianId
     location: Location
@@ -76,9 +83,11 @@ class RankingRequest(Strict):
     limit: WholeNumber | None = Field(default=None, ge=1, le=MAX_PHYSICIANS)
 
     def patient_location(self) -> LocationInput | None:
-        if self.patient is None or self.patient.location is None:
-            return None
-        return self.patient.location.to_domain()
+        return location_of(self.patient)
+
+    def consistency_errors(self) -> list[tuple[str, str]]:
+        """Physician ids must be unique."""
+        return duplicate_id_errors([p.id for p in self.physicians], "/physicians")
 
 
 def duplicate_id_errors(ids: list[str], prefix: str) -> list[tuple[str, str]]:
@@ -125,9 +134,7 @@ class ScenarioRequest(Strict):
     policy: PolicyName = DEFAULT_POLICY  # type: ignore[assignment]
 
     def patient_location(self) -> LocationInput | None:
-        if self.patient is None or self.patient.location is None:
-            return None
-        return self.patient.location.to_domain()
+        return location_of(self.patient)
 
     def consistency_errors(self, prefix: str = "") -> list[tuple[str, str]]:
         """Proposals for an offer not offered, and duplicate ids inside a list."""
