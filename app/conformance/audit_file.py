@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -17,10 +18,9 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from app.conformance import html
-from app.conformance.audit import AuditSummary, SessionResult, judge_session
-from app.geography import Geography, load_geography
-from app.territoriality.rulings import Catalogue, load_catalogue
-from app.web.problems import FieldError
+from app.contract.audits import AuditSummary, SessionInput, SessionResult, audit_sessions
+from app.geography import load_geography
+from app.territoriality.rulings import CheckStatus, Verdict, load_catalogue
 
 FAILING_COLUMNS = ["line", "session_id", "timestamp", "status", "verdict", "failed_rulings", "reasons"]
 
@@ -43,15 +43,9 @@ def audit_file(path: Path, report_dir: Path, progress: bool | None = None) -> Au
     ):
         writer = csv.writer(failing, lineterminator="\n")
         writer.writerow(FAILING_COLUMNS)
-        for number, line in enumerate(source, start=1):
-            summary.input_digest.update(line)
-            bar.update(len(line))
-            if not line.strip():
-                continue
-            result = _judge_line(line, geography, catalogue)
-            summary.add(result)
-            if result.evaluation is None or result.evaluation.verdict == "non_compliant":
-                writer.writerow(_failing_row(number, result))
+        for session, result in audit_sessions(_sessions(source, summary, bar), geography, catalogue, summary):
+            if result.evaluation is None or result.evaluation.verdict is Verdict.NON_COMPLIANT:
+                writer.writerow(_failing_row(session.line, result))
     report = summary.report(geography, catalogue)
     report["input_file"] = path.name
     (report_dir / "summary.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -59,21 +53,29 @@ def audit_file(path: Path, report_dir: Path, progress: bool | None = None) -> Au
     return AuditOutcome(report, report_dir)
 
 
-def _judge_line(line: bytes, geography: Geography, catalogue: Catalogue) -> SessionResult:
+def _sessions(source: IO[bytes], summary: AuditSummary, bar: tqdm) -> Iterator[SessionInput]:
+    """One session per non-blank line; every byte read counts in the input's digest."""
+    for number, line in enumerate(source, start=1):
+        summary.input_digest.update(line)
+        bar.update(len(line))
+        if line.strip():
+            yield _session(number, line)
+
+
+def _session(number: int, line: bytes) -> SessionInput:
     try:
-        raw = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return SessionResult(
-            None, None, None, (FieldError("", f"not a JSON object: {error.msg if hasattr(error, 'msg') else error}"),)
-        )
-    return judge_session(raw, geography, catalogue)
+        return SessionInput(json.loads(line), line=number)
+    except json.JSONDecodeError as error:
+        return SessionInput(None, line=number, unreadable=f"not a JSON object: {error.msg}")
+    except UnicodeDecodeError as error:
+        return SessionInput(None, line=number, unreadable=f"not a JSON object: {error}")
 
 
-def _failing_row(number: int, result: SessionResult) -> list[object]:
+def _failing_row(number: int | None, result: SessionResult) -> list[object]:
     if result.evaluation is None:
         reasons = "; ".join(f"{e.pointer or '/'}: {e.detail}" for e in result.errors)
         return [number, result.session_id, "", "invalid", "", "", reasons]
-    failed = [c for c in result.evaluation.checks if c.status == "fail"]
+    failed = [c for c in result.evaluation.checks if c.status is CheckStatus.FAIL]
     return [
         number,
         result.session_id,

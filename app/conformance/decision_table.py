@@ -12,6 +12,7 @@ import argparse
 import csv
 import io
 import itertools
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -112,18 +113,15 @@ def render_markdown(rows: list[dict[str, str]]) -> str:
 
 def propose() -> list[dict[str, str]]:
     """The table as the in-process engine answers it today: for review, never as its own test oracle."""
+    from app.contract import operations
     from app.geography import load_geography
     from app.territoriality.rulings import load_catalogue
-    from app.territoriality.scenarios import evaluate_scenario
-    from app.web import presenters
-    from app.web.schemas import ScenarioRequest
 
-    geography, catalogue = load_geography(), load_catalogue()
-    rows = []
-    for row in combinations():
-        scenario = ScenarioRequest.model_validate(request_for(row)).to_domain()
-        rows.append({**row, **outcome_of(presenters.evaluation(evaluate_scenario(geography, catalogue, scenario)))})
-    return rows
+    reference = operations.Reference(load_geography(), load_catalogue())
+    return [
+        {**row, **outcome_of(operations.evaluate(reference, json.dumps(request_for(row)).encode()))}
+        for row in combinations()
+    ]
 
 
 def main() -> None:

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 
 from app.geography import Geography, geodesic_km
-from app.territoriality.locations import LocationInput, Place, Unresolved, resolve_location
+from app.territoriality.locations import (
+    LocationField,
+    LocationInput,
+    LocationNote,
+    Place,
+    Unresolved,
+    resolve_location,
+)
+from app.territoriality.patients import Patient, resolve_patient
 from app.territoriality.policies import Policy, Roster, Territory, Tier
-
-
-class NotApplicableReason(StrEnum):
-    PATIENT_LOCATION_MISSING = "patient_location_missing"
-    PATIENT_OUTSIDE_FRANCE = "patient_outside_france"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +33,11 @@ class PhysicianInput:
 
 
 @dataclass(frozen=True, slots=True)
-class InputWarning:
-    """Something in the request the answer had to work around (an unknown physician code...)."""
+class RosterWarning:
+    """Something about one physician's location the answer had to work around (an unknown code...)."""
 
-    pointer: str  # JSON pointer into the request
-    code: str
-    detail: str
+    physician: int  # position in the roster
+    note: LocationNote
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,42 +51,20 @@ class RankedPhysician:
     departement: str | None
 
 
-class PatientLocationError(ValueError):
-    """The patient's code does not exist: a typo must never silently turn territoriality off."""
-
-    def __init__(self, unresolved: Unresolved) -> None:
-        super().__init__(unresolved.detail)
-        self.unresolved = unresolved
-
-    @property
-    def pointer(self) -> str:
-        return f"/patient/location/{self.unresolved.field}"
-
-
-@dataclass(frozen=True, slots=True)
-class Patient:
-    """The patient's side, resolved once per request."""
-
-    place: Place | None
-    not_applicable: NotApplicableReason | None
-    warnings: tuple[InputWarning, ...]
-
-
 @dataclass(frozen=True, slots=True)
 class Classification:
     """Each physician's tier, distance and département, in input order."""
 
     policy: Policy
-    patient: Place | None
-    not_applicable: NotApplicableReason | None
+    patient: Patient
     tiers: np.ndarray  # index into policy.tier_order; -1 when territoriality does not apply
     distance_km: np.ndarray
     departements: np.ndarray
-    warnings: tuple[InputWarning, ...]
+    roster_warnings: tuple[RosterWarning, ...]
 
     @property
     def applicable(self) -> bool:
-        return self.not_applicable is None
+        return self.patient.applicable
 
     def tier(self, index: int) -> Tier:
         return self.policy.tier_order[self.tiers[index]] if self.applicable else Tier.NOT_APPLICABLE
@@ -102,27 +81,18 @@ def classify_roster(
     patient: Patient,
     physicians: Sequence[PhysicianInput],
     policy: Policy,
-    roster_pointer: str = "/physicians",
 ) -> Classification:
-    """Each physician's tier, in input order. `roster_pointer` locates the roster in the request."""
-    places, roster_warnings = _physician_places(geography, physicians, roster_pointer)
+    """Each physician's tier, in input order."""
+    places, roster_warnings = _physician_places(geography, physicians)
     departements = np.array([p.departements[0] if p and p.in_france else "" for p in places], dtype=np.str_)
     distances = _distances(patient.place, places)
-    if patient.not_applicable is not None:
+    if not patient.applicable:
         tiers = np.full(len(physicians), -1, dtype=np.int64)
     else:
         assert patient.place is not None
         roster = Roster(departements, np.array([p is not None for p in places], dtype=bool), distances)
         tiers = assign_tiers(policy, territory_of(geography, patient.place), roster)
-    return Classification(
-        policy,
-        patient.place,
-        patient.not_applicable,
-        tiers,
-        distances,
-        departements,
-        patient.warnings + roster_warnings,
-    )
+    return Classification(policy, patient, tiers, distances, departements, roster_warnings)
 
 
 def rank_physicians(
@@ -174,54 +144,31 @@ def territory_of(geography: Geography, patient: Place) -> Territory:
     )
 
 
-def resolve_patient(geography: Geography, location: LocationInput | None) -> Patient:
-    """The patient's place, or why territoriality does not apply; PatientLocationError on an unknown code."""
-    if location is None:
-        return Patient(None, NotApplicableReason.PATIENT_LOCATION_MISSING, ())
-    place = resolve_location(geography, location)
-    if isinstance(place, Unresolved):
-        raise PatientLocationError(place)
-    warnings = tuple(InputWarning(f"/patient/location/{n.field}", n.code, n.detail) for n in place.notes)
-    reason = None if place.in_france else NotApplicableReason.PATIENT_OUTSIDE_FRANCE
-    return Patient(place, reason, warnings)
-
-
 def _physician_places(
-    geography: Geography, physicians: Sequence[PhysicianInput], roster_pointer: str
-) -> tuple[list[Place | None], tuple[InputWarning, ...]]:
+    geography: Geography, physicians: Sequence[PhysicianInput]
+) -> tuple[list[Place | None], tuple[RosterWarning, ...]]:
     """Resolve each physician. Codes resolve by look-up; points are located all at once, by
     vectorised geometry, each distinct point once."""
     points = list(dict.fromkeys(p.location.coordinates for p in physicians if p.location.coordinates is not None))
     located = dict(zip(points, geography.locate_many(points), strict=True))
     places: list[Place | None] = []
-    warnings: list[InputWarning] = []
+    warnings: list[RosterWarning] = []
     for index, physician in enumerate(physicians):
         location = physician.location
         coordinates = location.coordinates
         place = resolve_location(geography, location, located[coordinates] if coordinates is not None else None)
         if isinstance(place, Unresolved):
             places.append(None)
-            warnings.append(
-                InputWarning(
-                    f"{roster_pointer}/{index}/location/{place.field}",
-                    "physician_unlocated",
-                    f"{place.detail}; ranked last as unlocated",
-                )
-            )
+            note = LocationNote(place.field, "physician_unlocated", f"{place.detail}; ranked last as unlocated")
+            warnings.append(RosterWarning(index, note))
             continue
         places.append(place)
         if not place.in_france:
-            warnings.append(
-                InputWarning(
-                    f"{roster_pointer}/{index}/location/coordinates",
-                    "physician_outside_france",
-                    "the physician's coordinates lie outside France",
-                )
+            note = LocationNote(
+                LocationField.COORDINATES, "physician_outside_france", "the physician's coordinates lie outside France"
             )
-        if place.notes:
-            warnings.extend(
-                InputWarning(f"{roster_pointer}/{index}/location/{n.field}", n.code, n.detail) for n in place.notes
-            )
+            warnings.append(RosterWarning(index, note))
+        warnings.extend(RosterWarning(index, note) for note in place.notes)
     return places, tuple(warnings)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,40 @@ CATALOGUE_FILE = Path(__file__).with_name("rulings.yaml")
 Facts = Mapping[str, str | bool]
 
 
+class Aspect(StrEnum):
+    """What a check of a scenario looks at."""
+
+    INFORMATION_MESSAGE = "information_message"
+    LOCATION_INPUT = "location_input"
+    ORDERING = "ordering"
+
+
+class CheckStatus(StrEnum):
+    PASS = "pass"  # noqa: S105 - a check status, not a password
+    FAIL = "fail"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class Verdict(StrEnum):
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non_compliant"
+    OUT_OF_SCOPE = "out_of_scope"
+
+
+class RulingKind(StrEnum):
+    SOURCE = "source"
+    PROJECT_CHOICE = "project_choice"
+
+
+VERDICT_LIST = "verdict"
+TERRITORIALITY_LIST = "territoriality"
+Outcome = CheckStatus | Verdict | bool
+
+
 @dataclass(frozen=True, slots=True)
 class Ruling:
     id: str
-    kind: str  # source | project_choice
+    kind: RulingKind
     requirement: str
     summary: str
     quote: str | None
@@ -29,7 +60,7 @@ class Decision:
     """One row of a decision list: when the facts match `when`, this decides."""
 
     when: Mapping[str, str | bool]
-    outcome: str  # a check status, or a verdict
+    outcome: Outcome  # a check status, a verdict, or whether territoriality applies
     ruling: str | None
     reason: str
 
@@ -42,31 +73,59 @@ class Catalogue:
     version: str
     source_document: str
     rulings: Mapping[str, Ruling]
-    decisions: Mapping[str, tuple[Decision, ...]]
+    requirements: Mapping[Aspect, str]  # the requirement each aspect of a scenario verifies
+    decisions: Mapping[str, tuple[Decision, ...]]  # per aspect, plus the verdict and territoriality lists
 
-    def decide(self, check: str, facts: Facts) -> Decision:
-        for decision in self.decisions[check]:
+    def decide(self, decision_list: str, facts: Facts) -> Decision:
+        for decision in self.decisions[decision_list]:
             if decision.matches(facts):
                 return decision
-        raise LookupError(f"no rule of {check!r} matches {dict(facts)}")  # a gap in rulings.yaml
+        raise LookupError(f"no rule of {decision_list!r} matches {dict(facts)}")  # a gap in rulings.yaml
+
+    def check(self, aspect: Aspect, facts: Facts) -> tuple[CheckStatus, str, str]:
+        """Status, ruling cited and reason of one check."""
+        decision = self.decide(aspect, facts)
+        assert isinstance(decision.outcome, CheckStatus)
+        assert decision.ruling is not None, f"every {aspect} rule cites a ruling"
+        return decision.outcome, decision.ruling, decision.reason
+
+    def verdict(self, facts: Facts) -> tuple[Verdict, str | None]:
+        decision = self.decide(VERDICT_LIST, facts)
+        assert isinstance(decision.outcome, Verdict)
+        return decision.outcome, decision.ruling
+
+    def territoriality_applies(self, facts: Facts) -> bool:
+        decision = self.decide(TERRITORIALITY_LIST, facts)
+        assert isinstance(decision.outcome, bool)
+        return decision.outcome
 
 
 @cache
 def load_catalogue(path: Path = CATALOGUE_FILE) -> Catalogue:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    rulings = {r["id"]: Ruling(**r) for r in data["rulings"]}
-    decisions = {check: tuple(_decision(row) for row in rows) for check, rows in data["decisions"].items()}
+    rulings = {r["id"]: Ruling(**{**r, "kind": RulingKind(r["kind"])}) for r in data["rulings"]}
+    decisions = {name: tuple(_decision(name, row) for row in rows) for name, rows in data["decisions"].items()}
+    requirements = {Aspect(aspect): requirement for aspect, requirement in data["aspects"].items()}
+    _check_lists(requirements, decisions)
     _check_citations(rulings, decisions)
-    return Catalogue(str(data["version"]), data["source_document"], rulings, decisions)
+    return Catalogue(str(data["version"]), data["source_document"], rulings, requirements, decisions)
 
 
-def _decision(row: dict[str, Any]) -> Decision:
-    return Decision(
-        when=row.get("when") or {},
-        outcome=row.get("status") or row["verdict"],
-        ruling=row.get("ruling"),
-        reason=row.get("reason", ""),
-    )
+def _decision(name: str, row: dict[str, Any]) -> Decision:
+    outcome: Outcome
+    if name == VERDICT_LIST:
+        outcome = Verdict(row["verdict"])
+    elif name == TERRITORIALITY_LIST:
+        outcome = bool(row["applies"])
+    else:
+        outcome = CheckStatus(row["status"])
+    return Decision(when=row.get("when") or {}, outcome=outcome, ruling=row.get("ruling"), reason=row.get("reason", ""))
+
+
+def _check_lists(requirements: Mapping[Aspect, str], decisions: Mapping[str, tuple[Decision, ...]]) -> None:
+    expected = {*Aspect, VERDICT_LIST, TERRITORIALITY_LIST}
+    if set(decisions) != expected or set(requirements) != set(Aspect):
+        raise ValueError(f"rulings.yaml must hold the decision lists {sorted(expected)} and a requirement per aspect")
 
 
 def _check_citations(rulings: Mapping[str, Ruling], decisions: Mapping[str, tuple[Decision, ...]]) -> None:

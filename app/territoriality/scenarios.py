@@ -14,18 +14,11 @@ from enum import StrEnum
 import numpy as np
 
 from app.geography import Geography
-from app.territoriality.locations import LocationInput
+from app.territoriality.locations import LocationInput, LocationNote
+from app.territoriality.patients import NotApplicableReason, Patient, resolve_patient
 from app.territoriality.policies import Policy, Tier
-from app.territoriality.ranking import (
-    Classification,
-    InputWarning,
-    NotApplicableReason,
-    Patient,
-    PhysicianInput,
-    classify_roster,
-    resolve_patient,
-)
-from app.territoriality.rulings import Catalogue, Facts
+from app.territoriality.ranking import Classification, PhysicianInput, classify_roster
+from app.territoriality.rulings import Aspect, Catalogue, CheckStatus, Facts, Verdict
 
 
 class Channel(StrEnum):
@@ -92,9 +85,9 @@ class OrderViolation:
 @dataclass(frozen=True, slots=True)
 class Check:
     requirement: str
-    aspect: str  # information_message | location_input | ordering
+    aspect: Aspect
     offer: Offer | None
-    status: str  # pass | fail | not_applicable
+    status: CheckStatus
     ruling: str
     reason: str
     violation: OrderViolation | None = None
@@ -103,41 +96,49 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class ScenarioWarning:
+    """A location the evaluation had to read around: the patient's, or a proposed physician's."""
+
+    offer: Offer | None
+    physician: int | None  # position in the offer's proposals; None: the patient
+    note: LocationNote
+
+
+@dataclass(frozen=True, slots=True)
 class Evaluation:
-    verdict: str  # compliant | non_compliant | out_of_scope
+    verdict: Verdict
     verdict_ruling: str | None
     territoriality_applicable: bool
     ordering_judged: bool
     checks: tuple[Check, ...]
     policy: Policy
     rulings_version: str
-    warnings: tuple[InputWarning, ...]
-
-
-ASPECT_REQUIREMENT = {"information_message": "ETHT.01", "location_input": "ETHT.02", "ordering": "ETHT.02"}
+    warnings: tuple[ScenarioWarning, ...]
 
 
 def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scenario) -> Evaluation:
     patient = resolve_patient(geography, scenario.patient_location)
     location = _location_fact(patient)
     facts: dict[str, str | bool] = {
-        "channel": scenario.channel.value,
-        "location": location.value,
+        "channel": scenario.channel,
+        "location": location,
         "message_shown": scenario.information_message_shown,
         "location_input_offered": scenario.location_input_offered,
         "walk_in_after_appointments": scenario.offers.walk_in_after_appointments,
     }
-    checks = [_check(catalogue, "information_message", facts), _check(catalogue, "location_input", facts)]
-    warnings: list[InputWarning] = []
+    checks = [_check(catalogue, Aspect.INFORMATION_MESSAGE, facts), _check(catalogue, Aspect.LOCATION_INPUT, facts)]
+    warnings: list[ScenarioWarning] = []
     for offer in scenario.offers.offered():
         check, offer_warnings = _ordering_check(geography, catalogue, scenario, patient, offer, location, facts)
         checks.append(check)
         warnings.extend(offer_warnings)
-    verdict = catalogue.decide("verdict", {**facts, "any_fail": any(c.status == "fail" for c in checks)})
+    verdict, verdict_ruling = catalogue.verdict(
+        {**facts, "any_fail": any(c.status is CheckStatus.FAIL for c in checks)}
+    )
     return Evaluation(
-        verdict=verdict.outcome,
-        verdict_ruling=verdict.ruling,
-        territoriality_applicable=location is LocationFact.GIVEN and scenario.channel is not Channel.PHONE,
+        verdict=verdict,
+        verdict_ruling=verdict_ruling,
+        territoriality_applicable=catalogue.territoriality_applies(facts),
         ordering_judged=scenario.proposals is not None,
         checks=tuple(checks),
         policy=scenario.policy,
@@ -156,18 +157,16 @@ def _location_fact(patient: Patient) -> LocationFact:
 
 def _check(
     catalogue: Catalogue,
-    aspect: str,
+    aspect: Aspect,
     facts: Facts,
     offer: Offer | None = None,
     violation: OrderViolation | None = None,
     territorial_proposed: bool | None = None,
     territorial_first: bool | None = None,
 ) -> Check:
-    decision = catalogue.decide(aspect, facts)
-    assert decision.ruling is not None, f"every {aspect} rule cites a ruling"
-    requirement = ASPECT_REQUIREMENT[aspect]
+    status, ruling, reason = catalogue.check(aspect, facts)
     return Check(
-        requirement, aspect, offer, decision.outcome, decision.ruling, decision.reason,
+        catalogue.requirements[aspect], aspect, offer, status, ruling, reason,
         violation, territorial_proposed, territorial_first,
     )  # fmt: skip
 
@@ -180,27 +179,27 @@ def _ordering_check(
     offer: Offer,
     location: LocationFact,
     facts: Facts,
-) -> tuple[Check, tuple[InputWarning, ...]]:
+) -> tuple[Check, tuple[ScenarioWarning, ...]]:
     shown = scenario.proposals.get(offer) if scenario.proposals is not None else None
     if shown is None or location is not LocationFact.GIVEN:
         order = OrderFact.NOT_JUDGED
-        return _check(catalogue, "ordering", {**facts, "offer": offer.value, "order": order}, offer), ()
-    classification = classify_roster(
-        geography, patient, shown, scenario.policy, roster_pointer=f"/proposals/{offer.value}"
-    )
+        return _check(catalogue, Aspect.ORDERING, {**facts, "offer": offer, "order": order}, offer), ()
+    classification = classify_roster(geography, patient, shown, scenario.policy)
     violation = first_order_violation(classification, shown)
     order = OrderFact.VIOLATED if violation else OrderFact.RESPECTED
     territorial = [classification.tier(i) in scenario.policy.territorial for i in range(len(shown))]
     check = _check(
         catalogue,
-        "ordering",
-        {**facts, "offer": offer.value, "order": order.value},
+        Aspect.ORDERING,
+        {**facts, "offer": offer, "order": order},
         offer,
         violation=violation,
         territorial_proposed=any(territorial),
         territorial_first=bool(territorial) and territorial[0],
     )
-    return check, classification.warnings
+    warnings = [ScenarioWarning(offer, None, note) for note in patient.notes]
+    warnings += [ScenarioWarning(offer, w.physician, w.note) for w in classification.roster_warnings]
+    return check, tuple(warnings)
 
 
 def first_order_violation(classification: Classification, shown: Sequence[PhysicianInput]) -> OrderViolation | None:

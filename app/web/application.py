@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
+from app.contract.operations import Reference
 from app.geography import load_geography
 from app.settings import Settings
 from app.territoriality.locations import commune_places
@@ -24,6 +26,7 @@ from app.web.middleware import (
 )
 from app.web.problems import EXCEPTION_HANDLERS
 
+OPENAPI_FILE = Path(__file__).resolve().parent.parent.parent / "openapi.yaml"
 ROUTES = [
     Route("/healthz", endpoints.healthz, methods=["GET"]),
     Route("/readyz", endpoints.readyz, methods=["GET"]),
@@ -64,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         geography = load_geography(settings.geodata_dir)
         commune_places(geography)  # built before the first request, not during it
-        app.state.service = endpoints.Service(settings, geography, load_catalogue())
+        app.state.service = endpoints.Service(settings, Reference(geography, load_catalogue()))
         # The geodata are a few hundred thousand objects that live as long as the process: keep the
         # garbage collector from walking them again at every full collection.
         gc.collect()
@@ -77,5 +80,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=ROUTES, middleware=middleware_for(settings), exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
     )
-    app.state.openapi_yaml = endpoints.OPENAPI_FILE.read_bytes()
+    app.state.openapi_yaml = OPENAPI_FILE.read_bytes()
     return app

@@ -12,8 +12,10 @@ from collections.abc import Iterable
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.contract.limits import MAX_HEADER_BYTES
+from app.contract.problems import ProblemError
 from app.web import metrics
-from app.web.problems import ProblemError, problem_response
+from app.web.problems import problem_response
 
 access_log = logging.getLogger("territorialite.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -21,7 +23,6 @@ SANDBOX_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-MAX_HEADER_BYTES = 16 * 1024
 
 
 class AccessLogMiddleware:

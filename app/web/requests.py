@@ -1,19 +1,10 @@
-"""Reading a JSON body: media type, size limit, then pydantic validation, each failure a problem."""
+"""Reading a JSON body: media type and size limit, each failure a problem."""
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from app.web.problems import ProblemError, from_validation_error
-
-Model = TypeVar("Model", bound=BaseModel)
-
-
-async def read_json(request: Request, model: type[Model], max_bytes: int) -> Model:
-    return parse_json(await read_body(request, max_bytes), model)
+from app.contract.problems import ProblemError
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -34,13 +25,6 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
         if len(body) > max_bytes:
             raise _too_large(max_bytes)
     return bytes(body)
-
-
-def parse_json(body: bytes, model: type[Model]) -> Model:
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as error:
-        raise from_validation_error(error) from error
 
 
 def _too_large(max_bytes: int) -> ProblemError:

@@ -4,6 +4,7 @@ file was recorded (`python -m tests.golden record`, only for a change of behavio
 from __future__ import annotations
 
 import difflib
+import json
 
 import httpx
 
@@ -20,9 +21,17 @@ def test_every_golden_request_gets_the_recorded_answer(client: httpx.Client) -> 
             differences.append((number, exchange, status, content_type, body))
     if differences:
         number, exchange, status, content_type, body = differences[0]
-        diff = "\n".join(difflib.unified_diff([exchange.body], [body], "recorded", "now", lineterm="", n=0))
+        diff = "\n".join(difflib.unified_diff(readable(exchange.body), readable(body), "recorded", "now", lineterm=""))
         raise AssertionError(
             f"{len(differences)} of {len(exchanges)} answers differ; first: #{number} "
             f"{exchange.request['method']} {exchange.request['path']}: status {exchange.status} -> {status}, "
             f"content-type {exchange.content_type} -> {content_type}\n{diff[:4000]}"
         )
+
+
+def readable(body: str) -> list[str]:
+    """One line per JSON value, so that a difference shows where it is."""
+    try:
+        return json.dumps(json.loads(body), indent=1, ensure_ascii=False).splitlines()
+    except ValueError:
+        return body.splitlines()

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.geography import Point
-from app.territoriality.locations import LocationInput
+from app.territoriality.locations import LocationField, LocationInput
+from app.territoriality.patients import PatientLocationError
 from app.territoriality.policies import POLICIES, Policy, Tier, UnknownPolicyError, get_policy
-from app.territoriality.ranking import PatientLocationError, PhysicianInput, RankedPhysician, rank_physicians
+from app.territoriality.ranking import PhysicianInput, RankedPhysician, rank_physicians
 from tests.geography.shared import GEOGRAPHY
 
 COMMUNE_CODES = sorted(code for code, c in GEOGRAPHY.communes.items() if c.point is not None)
@@ -140,7 +141,7 @@ def test_radius_policy_uses_the_ans_figures() -> None:
 def test_unknown_patient_code_raises_a_typed_error() -> None:
     with pytest.raises(PatientLocationError) as error:
         rank_physicians(GEOGRAPHY, LocationInput(postal_code="99999"), [], POLICY_LIST[0])
-    assert error.value.pointer == "/patient/location/postal_code"
+    assert error.value.field is LocationField.POSTAL_CODE  # the contract turns it into a JSON pointer
 
 
 def test_unknown_policy_names_the_known_ones() -> None:

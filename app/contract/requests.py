@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from app.contract.limits import (
+    MAX_PHYSICIAN_ID_LENGTH,
+    MAX_PHYSICIANS,
+    MAX_PROPOSALS,
+    MAX_SESSION_ID_LENGTH,
+    MAX_SESSIONS_PER_AUDIT,
+)
+from app.contract.problems import FieldError, pointer
 from app.geography import Point
 from app.territoriality.locations import LocationInput
-from app.territoriality.policies import DEFAULT_POLICY, get_policy
+from app.territoriality.policies import DEFAULT_POLICY, POLICIES, get_policy
 from app.territoriality.ranking import PhysicianInput
 from app.territoriality.scenarios import Channel, Offer, Offers, Scenario
 
-MAX_PHYSICIANS = 10_000
-
 CommuneCode = Annotated[str, StringConstraints(pattern=r"^ *(?:[0-9]{5}|2[ABab][0-9]{3}) *$")]
 PostalCodeText = Annotated[str, StringConstraints(pattern=r"^ *[0-9]{5} *$")]
-PhysicianId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-PolicyName = Literal["departement", "radius"]
+PhysicianId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PHYSICIAN_ID_LENGTH)]
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SESSION_ID_LENGTH)]
+if TYPE_CHECKING:
+    PolicyName = str
+else:  # the names of app.territoriality.policies.POLICIES: adding a policy there is enough
+    PolicyName = Literal[tuple(POLICIES)]
 
 
 def _whole_number(value: Any) -> Any:
@@ -79,32 +89,28 @@ class Physician(Strict):
 class RankingRequest(Strict):
     patient: Patient | None = None
     physicians: list[Physician] = Field(min_length=1, max_length=MAX_PHYSICIANS)
-    policy: PolicyName = DEFAULT_POLICY  # type: ignore[assignment]
+    policy: PolicyName = DEFAULT_POLICY
     limit: WholeNumber | None = Field(default=None, ge=1, le=MAX_PHYSICIANS)
 
     def patient_location(self) -> LocationInput | None:
         return location_of(self.patient)
 
-    def consistency_errors(self) -> list[tuple[str, str]]:
+    def consistency_errors(self) -> list[FieldError]:
         """Physician ids must be unique."""
-        return duplicate_id_errors([p.id for p in self.physicians], "/physicians")
+        return duplicate_id_errors([p.id for p in self.physicians], pointer("physicians"))
 
 
-def duplicate_id_errors(ids: list[str], prefix: str) -> list[tuple[str, str]]:
-    """(pointer, detail) for every id seen before in the list."""
+def duplicate_id_errors(ids: list[str], prefix: str) -> list[FieldError]:
+    """An error for every id seen before in the list."""
     first_seen: dict[str, int] = {}
     errors = []
     for index, identifier in enumerate(ids):
         if identifier in first_seen:
-            errors.append(
-                (f"{prefix}/{index}/id", f"duplicate id, first given at {prefix}/{first_seen[identifier]}/id")
-            )
+            first = first_seen[identifier]
+            errors.append(FieldError(f"{prefix}/{index}/id", f"duplicate id, first given at {prefix}/{first}/id"))
         else:
             first_seen[identifier] = index
     return errors
-
-
-MAX_PROPOSALS = 1_000
 
 
 class OffersModel(Strict):
@@ -131,23 +137,25 @@ class ScenarioRequest(Strict):
     location_input_offered: bool
     patient: Patient | None = None
     proposals: Proposals | None = None
-    policy: PolicyName = DEFAULT_POLICY  # type: ignore[assignment]
+    policy: PolicyName = DEFAULT_POLICY
 
     def patient_location(self) -> LocationInput | None:
         return location_of(self.patient)
 
-    def consistency_errors(self, prefix: str = "") -> list[tuple[str, str]]:
-        """Proposals for an offer not offered, and duplicate ids inside a list."""
-        errors: list[tuple[str, str]] = []
+    def consistency_errors(self, prefix: str = "") -> list[FieldError]:
+        """Proposals for an offer not offered, and duplicate ids inside a list; `prefix` locates this
+        request in a bigger document (a session of an audit)."""
+        errors: list[FieldError] = []
         if self.proposals is None:
             return errors
-        for offer in ("with_appointment", "without_appointment"):
-            shown = getattr(self.proposals, offer)
+        for offer in Offer:
+            shown = getattr(self.proposals, offer.value)
             if shown is None:
                 continue
-            if not getattr(self.offers, offer):
-                errors.append((f"{prefix}/proposals/{offer}", f"proposals given for {offer}, which is not offered"))
-            errors.extend(duplicate_id_errors([p.id for p in shown], f"{prefix}/proposals/{offer}"))
+            if not getattr(self.offers, offer.value):
+                detail = f"proposals given for {offer}, which is not offered"
+                errors.append(FieldError(prefix + pointer("proposals", offer), detail))
+            errors.extend(duplicate_id_errors([p.id for p in shown], prefix + pointer("proposals", offer)))
         return errors
 
     def to_domain(self) -> Scenario:
@@ -173,7 +181,14 @@ class ScenarioRequest(Strict):
         )
 
 
+class RecordedSession(ScenarioRequest):
+    """A recorded booking session: the scenario fields, plus its id and when it happened."""
+
+    session_id: SessionId
+    timestamp: AwareDatetime = Field(strict=False, description="RFC 3339 with a time zone")
+
+
 class AuditBatch(Strict):
     """Sessions are validated one by one, so that one malformed session does not sink the batch."""
 
-    sessions: list[dict[str, Any]] = Field(min_length=1, max_length=1_000)
+    sessions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_SESSIONS_PER_AUDIT)

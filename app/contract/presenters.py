@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from app.contract.problems import pointer
 from app.geography import Geography
 from app.territoriality.information_message import InformationMessage
-from app.territoriality.locations import Place
+from app.territoriality.locations import LocationNote, Place
 from app.territoriality.policies import Policy
-from app.territoriality.ranking import InputWarning, RankedPhysician, Ranking
-from app.territoriality.rulings import Catalogue, Ruling
-from app.territoriality.scenarios import Check, Evaluation, ShownPhysician
+from app.territoriality.ranking import RankedPhysician, Ranking, RosterWarning
+from app.territoriality.rulings import Aspect, Catalogue, Ruling
+from app.territoriality.scenarios import Check, Evaluation, ScenarioWarning, ShownPhysician
 
 
 def information_message(message: InformationMessage) -> dict[str, str]:
@@ -38,14 +39,18 @@ def policy_description(policy: Policy) -> dict[str, object]:
 
 def ranking(result: Ranking, geography: Geography, message: InformationMessage) -> dict[str, object]:
     classification = result.classification
-    reason = classification.not_applicable
+    patient = classification.patient
+    reason = patient.not_applicable
     return {
         "territoriality": {"applicable": reason is None, "reason": reason.value if reason else None},
-        "patient": place(classification.patient, geography),
+        "patient": place(patient.place, geography),
         "information_message": information_message(message) if reason else None,
         "ranking": [ranked_physician(r) for r in result.ranking],
         "policy": policy_reference(classification.policy),
-        "warnings": [warning(w) for w in classification.warnings],
+        "warnings": [
+            *(patient_warning(note) for note in patient.notes),
+            *(roster_warning(w, pointer("physicians")) for w in classification.roster_warnings),
+        ],
     }
 
 
@@ -74,8 +79,23 @@ def ranked_physician(r: RankedPhysician) -> dict[str, object]:
     }
 
 
-def warning(w: InputWarning) -> dict[str, str]:
-    return {"pointer": w.pointer, "code": w.code, "detail": w.detail}
+def warning(at: str, note: LocationNote) -> dict[str, str]:
+    return {"pointer": at, "code": note.code, "detail": note.detail}
+
+
+def patient_warning(note: LocationNote) -> dict[str, str]:
+    return warning(pointer("patient", "location", note.field), note)
+
+
+def roster_warning(w: RosterWarning, roster: str) -> dict[str, str]:
+    return warning(roster + pointer(w.physician, "location", w.note.field), w.note)
+
+
+def scenario_warning(w: ScenarioWarning) -> dict[str, str]:
+    if w.physician is None:
+        return patient_warning(w.note)
+    assert w.offer is not None
+    return warning(pointer("proposals", w.offer, w.physician, "location", w.note.field), w.note)
 
 
 def evaluation(result: Evaluation) -> dict[str, object]:
@@ -87,7 +107,7 @@ def evaluation(result: Evaluation) -> dict[str, object]:
         "checks": [check(c) for c in result.checks],
         "policy": policy_reference(result.policy),
         "rulings_version": result.rulings_version,
-        "warnings": [warning(w) for w in result.warnings],
+        "warnings": [scenario_warning(w) for w in result.warnings],
     }
 
 
@@ -100,7 +120,7 @@ def check(c: Check) -> dict[str, object]:
         "ruling": c.ruling,
         "reason": c.reason,
     }
-    if c.aspect == "ordering":
+    if c.aspect is Aspect.ORDERING:
         body["territorial_proposed"] = c.territorial_proposed
         body["territorial_first"] = c.territorial_first
         body["violation"] = (

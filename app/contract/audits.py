@@ -1,38 +1,40 @@
 """Audit of recorded booking sessions: each judged by the scenario engine, then aggregated.
 
-Used by POST /v1/audits (batches of up to 1,000) and by `territorialite audit FILE.jsonl` (any
-size, one session at a time: memory grows with the number of distinct days and rulings, never
-with the number of sessions). A malformed session is reported as such and never sinks the batch.
+One engine for both front doors: POST /v1/audits (batches of up to 1,000) and `territorialite audit
+FILE.jsonl` (any size, one session at a time: memory grows with the number of distinct days and
+rulings, never with the number of sessions). A malformed session is reported as such and never
+sinks the batch.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AwareDatetime, Field, StringConstraints, ValidationError
+from pydantic import ValidationError
 
 from app import __version__
+from app.contract import presenters
+from app.contract.problems import FieldError, from_validation_error, patient_location_field_error
+from app.contract.requests import RecordedSession
 from app.geography import Geography
-from app.territoriality.ranking import PatientLocationError
-from app.territoriality.rulings import Catalogue
+from app.territoriality.patients import PatientLocationError
+from app.territoriality.rulings import Catalogue, CheckStatus, Verdict
 from app.territoriality.scenarios import Evaluation, evaluate_scenario
-from app.web import presenters
-from app.web.problems import FieldError, from_validation_error
-from app.web.schemas import ScenarioRequest
-
-MAX_SESSIONS_PER_REQUEST = 1_000
-SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
-class RecordedSession(ScenarioRequest):
-    """A recorded booking session: the scenario fields, plus its id and when it happened."""
+@dataclass(frozen=True, slots=True)
+class SessionInput:
+    """One recorded session as read: its JSON value, or why it could not be read."""
 
-    session_id: SessionId
-    timestamp: AwareDatetime = Field(strict=False, description="RFC 3339 with a time zone")
+    value: Any
+    pointer: str = ""  # where the session sits in its document ("/sessions/3"); "" for a line of a file
+    line: int | None = None  # its line in a JSON Lines file
+    unreadable: str | None = None  # the reason, when the line is not JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,7 @@ class SessionResult:
     def failed_rulings(self) -> set[str]:
         if self.evaluation is None:
             return set()
-        return {c.ruling for c in self.evaluation.checks if c.status == "fail"}
+        return {c.ruling for c in self.evaluation.checks if c.status is CheckStatus.FAIL}
 
     @property
     def territorial_not_first(self) -> bool:
@@ -60,28 +62,40 @@ class SessionResult:
         return any(c.territorial_proposed and not c.territorial_first for c in self.evaluation.checks)
 
 
-def judge_session(raw: Any, geography: Geography, catalogue: Catalogue, pointer: str = "") -> SessionResult:
+def audit_sessions(
+    sessions: Iterable[SessionInput], geography: Geography, catalogue: Catalogue, summary: AuditSummary
+) -> Iterator[tuple[SessionInput, SessionResult]]:
+    """Judge each session in turn, counting it in `summary`; one result per session, in order."""
+    for session in sessions:
+        result = judge_session(session, geography, catalogue)
+        summary.add(result)
+        yield session, result
+
+
+def judge_session(session: SessionInput, geography: Geography, catalogue: Catalogue) -> SessionResult:
     """Validate and judge one recorded session; problems become the result's errors, never exceptions."""
+    if session.unreadable is not None:
+        return SessionResult(None, None, None, (FieldError(session.pointer, session.unreadable),))
+    raw = session.value
     session_id = raw.get("session_id") if isinstance(raw, dict) else None
     session_id = session_id if isinstance(session_id, str) else None
     try:
-        session = RecordedSession.model_validate(raw)
+        recorded = RecordedSession.model_validate(raw)
     except ValidationError as error:
-        problem = from_validation_error(error)
-        return SessionResult(session_id, None, None, _prefixed(problem.errors, pointer))
-    inconsistent = [FieldError(p, d) for p, d in session.consistency_errors(pointer)]
+        return SessionResult(session_id, None, None, _under(from_validation_error(error).errors, session.pointer))
+    inconsistent = recorded.consistency_errors(session.pointer)
     if inconsistent:
-        return SessionResult(session.session_id, session.timestamp, None, tuple(inconsistent))
+        return SessionResult(recorded.session_id, recorded.timestamp, None, tuple(inconsistent))
     try:
-        evaluation = evaluate_scenario(geography, catalogue, session.to_domain())
+        evaluation = evaluate_scenario(geography, catalogue, recorded.to_domain())
     except PatientLocationError as error:
-        errors = (FieldError(pointer + error.pointer, error.unresolved.detail),)
-        return SessionResult(session.session_id, session.timestamp, None, errors)
-    return SessionResult(session.session_id, session.timestamp, evaluation)
+        errors = (patient_location_field_error(error).under(session.pointer),)
+        return SessionResult(recorded.session_id, recorded.timestamp, None, errors)
+    return SessionResult(recorded.session_id, recorded.timestamp, evaluation)
 
 
-def _prefixed(errors: list[FieldError], pointer: str) -> tuple[FieldError, ...]:
-    return tuple(FieldError(pointer + e.pointer, e.detail) for e in errors)
+def _under(errors: Iterable[FieldError], prefix: str) -> tuple[FieldError, ...]:
+    return tuple(e.under(prefix) for e in errors)
 
 
 @dataclass
@@ -90,12 +104,12 @@ class AuditSummary:
 
     sessions: int = 0
     invalid: int = 0
-    verdicts: Counter = field(default_factory=Counter)
-    failures_per_ruling: Counter = field(default_factory=Counter)
-    policies: Counter = field(default_factory=Counter)
+    verdicts: Counter[Verdict] = field(default_factory=Counter)
+    failures_per_ruling: Counter[str] = field(default_factory=Counter)
+    policies: Counter[str] = field(default_factory=Counter)
     territorial_proposed: int = 0
     territorial_not_first: int = 0
-    per_day: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    per_day: dict[str, Counter[Verdict]] = field(default_factory=lambda: defaultdict(Counter))
     input_digest: Any = field(default_factory=hashlib.sha256)
 
     def add(self, result: SessionResult) -> None:
@@ -118,7 +132,7 @@ class AuditSummary:
         valid = self.sessions - self.invalid
         return {
             "sessions": {"total": self.sessions, "valid": valid, "invalid": self.invalid},
-            "verdicts": {v: self.verdicts.get(v, 0) for v in ("compliant", "non_compliant", "out_of_scope")},
+            "verdicts": {v.value: self.verdicts.get(v, 0) for v in Verdict},
             "failures_per_ruling": dict(sorted(self.failures_per_ruling.items())),
             "territorial_not_shown_first": {
                 "sessions": self.territorial_not_first,
@@ -129,7 +143,7 @@ class AuditSummary:
                     else None
                 ),
             },
-            "per_day": {day: dict(counts) for day, counts in sorted(self.per_day.items())},
+            "per_day": {day: {v.value: n for v, n in counts.items()} for day, counts in sorted(self.per_day.items())},
             "evidence": {
                 "service_version": __version__,
                 "policies": dict(sorted(self.policies.items())),

@@ -1,0 +1,9 @@
+"""Every limit of the contract, once. openapi.yaml states the same figures; tests keep them in step."""
+
+MAX_PHYSICIANS = 10_000  # per ranking
+MAX_PROPOSALS = 1_000  # per offer of a scenario
+MAX_SESSIONS_PER_AUDIT = 1_000  # per POST /v1/audits batch
+MAX_PHYSICIAN_ID_LENGTH = 64
+MAX_SESSION_ID_LENGTH = 128
+MAX_HEADER_BYTES = 16 * 1024  # request line and headers
+DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
