@@ -15,6 +15,7 @@ from app.settings import Settings, SettingsError
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.contract.limits import MAX_HEADER_BYTES
     from app.web.logging import log_config
 
     try:
@@ -40,7 +41,7 @@ def serve(args: argparse.Namespace) -> int:
         http="httptools",
         timeout_keep_alive=settings.keep_alive_seconds,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
-        h11_max_incomplete_event_size=16 * 1024,  # request line and headers: 16 KiB at most
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     return 0
 

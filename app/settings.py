@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.contract.limits import DEFAULT_MAX_BODY_BYTES
 from app.geography.loader import DEFAULT_GEODATA_DIR
 
 PREFIX = "TERRITORIALITE_"
@@ -23,7 +24,7 @@ class Settings:
     port: int = 8000
     workers: int = 1
     log_level: str = "info"
-    max_body_bytes: int = 2 * 1024 * 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     cors_origins: tuple[str, ...] = ()
     api_keys: tuple[str, ...] = field(default=(), repr=False)
     geodata_dir: Path = DEFAULT_GEODATA_DIR

@@ -1,0 +1,82 @@
+"""The contract layer in-process: typed locations of the domain become JSON pointers here, and only here."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.contract import operations
+from app.contract.problems import FieldError, ProblemError, pointer
+from app.geography import Geography
+from app.territoriality.rulings import load_catalogue
+
+
+@pytest.fixture(scope="module")
+def reference(geography: Geography) -> operations.Reference:
+    return operations.Reference(geography, load_catalogue())
+
+
+def body(document: object) -> bytes:
+    return json.dumps(document).encode()
+
+
+def test_pointers_escape_as_rfc_6901_says() -> None:
+    assert pointer("a/b", "m~n", 0) == "/a~1b/m~0n/0"
+    assert pointer() == ""
+    assert FieldError("/patient", "x").under("/sessions/2") == FieldError("/sessions/2/patient", "x")
+
+
+def test_warnings_point_at_the_patient_and_at_each_physician(reference: operations.Reference) -> None:
+    answer, size = operations.rank(
+        reference,
+        body(
+            {
+                "patient": {"location": {"commune": "01003"}},  # an old code of a merged commune
+                "physicians": [
+                    {"id": "a", "location": {"commune": "13055"}},
+                    {"id": "b", "location": {"commune": "99999"}},
+                ],
+            }
+        ),
+    )
+    assert size == 2
+    assert [(w["pointer"], w["code"]) for w in answer["warnings"]] == [  # type: ignore[union-attr]
+        ("/patient/location/commune", "old_commune_code"),
+        ("/physicians/1/location/commune", "physician_unlocated"),
+    ]
+
+
+def test_scenario_warnings_point_into_the_offer_s_proposals(reference: operations.Reference) -> None:
+    answer = operations.evaluate(
+        reference,
+        body(
+            {
+                "channel": "video",
+                "offers": {"with_appointment": False, "without_appointment": True},
+                "information_message_shown": True,
+                "location_input_offered": True,
+                "patient": {"location": {"postal_code": "13001"}},
+                "proposals": {"without_appointment": [{"id": "x", "location": {"postal_code": "99999"}}]},
+            }
+        ),
+    )
+    assert [w["pointer"] for w in answer["warnings"]] == [  # type: ignore[union-attr]
+        "/proposals/without_appointment/0/location/postal_code"
+    ]
+
+
+def test_an_unknown_patient_code_is_a_problem_naming_the_field(reference: operations.Reference) -> None:
+    with pytest.raises(ProblemError) as refusal:
+        operations.rank(reference, body({"patient": {"location": {"postal_code": "99999"}}, "physicians": [
+            {"id": "a", "location": {"commune": "13055"}}
+        ]}))  # fmt: skip
+    assert refusal.value.status == 422
+    assert refusal.value.errors == [FieldError("/patient/location/postal_code", refusal.value.errors[0].detail)]
+
+
+def test_an_invalid_session_of_an_audit_is_located_in_the_batch(reference: operations.Reference) -> None:
+    answer = operations.audit(reference, body({"sessions": [{"session_id": "s1"}]}))
+    [session] = answer["sessions"]  # type: ignore[misc]
+    assert session["status"] == "invalid"
+    assert {e["pointer"] for e in session["errors"]} >= {"/sessions/0/timestamp", "/sessions/0/channel"}
