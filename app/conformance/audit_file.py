@@ -2,7 +2,8 @@
 
 One session per line, the same fields as a POST /v1/audits session. The file is read one line at a
 time and judged at once: memory does not grow with the file. Writes summary.json,
-failing_sessions.csv (non-compliant and invalid sessions, with their reasons) and report.html.
+failing_sessions.csv (non-compliant, inconclusive and invalid sessions, with their reasons and,
+for inconclusive checks, the missing fact) and report.html.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from tqdm import tqdm
 
 from app.conformance import html
 from app.contract.audits import AuditSummary, SessionInput, SessionResult, audit_sessions
+from app.contract.presenters import missing_fact
 from app.geography import load_geography
 from app.territoriality.rulings import CheckStatus, Verdict, load_catalogue
+from app.territoriality.scenarios import Check
 
 FAILING_COLUMNS = ["line", "session_id", "timestamp", "status", "verdict", "failed_rulings", "reasons"]
+REPORTED_VERDICTS = {Verdict.NON_COMPLIANT, Verdict.INCONCLUSIVE}
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ def audit_file(path: Path, report_dir: Path, progress: bool | None = None) -> Au
         writer = csv.writer(failing, lineterminator="\n")
         writer.writerow(FAILING_COLUMNS)
         for session, result in audit_sessions(_sessions(source, summary, bar), geography, catalogue, summary):
-            if result.evaluation is None or result.evaluation.verdict is Verdict.NON_COMPLIANT:
+            if result.evaluation is None or result.evaluation.verdict in REPORTED_VERDICTS:
                 writer.writerow(_failing_row(session.line, result))
     report = summary.report(geography, catalogue)
     report["input_file"] = path.name
@@ -75,7 +79,7 @@ def _failing_row(number: int | None, result: SessionResult) -> list[object]:
     if result.evaluation is None:
         reasons = "; ".join(f"{e.pointer or '/'}: {e.detail}" for e in result.errors)
         return [number, result.session_id, "", "invalid", "", "", reasons]
-    failed = [c for c in result.evaluation.checks if c.status is CheckStatus.FAIL]
+    failed = [c for c in result.evaluation.checks if c.status in (CheckStatus.FAIL, CheckStatus.INCONCLUSIVE)]
     return [
         number,
         result.session_id,
@@ -83,8 +87,14 @@ def _failing_row(number: int | None, result: SessionResult) -> list[object]:
         "judged",
         result.evaluation.verdict,
         " ".join(sorted({c.ruling for c in failed})),
-        "; ".join(f"{c.requirement} {c.aspect}{' ' + c.offer if c.offer else ''}: {c.reason}" for c in failed),
+        "; ".join(_reason(c) for c in failed),
     ]
+
+
+def _reason(check: Check) -> str:
+    where = f"{check.requirement} {check.aspect}{' ' + check.offer if check.offer else ''}"
+    missing = missing_fact(check)
+    return f"{where}: {check.status}: {check.reason}" + (f" (missing: {missing})" if missing else "")
 
 
 def render_report(report: dict[str, Any]) -> str:
@@ -108,7 +118,7 @@ def render_report(report: dict[str, Any]) -> str:
         "<h2>Failures per ruling</h2>",
         html.bar_chart(report["failures_per_ruling"], "Sessions failing a check that cites the ruling"),
         "<h2>Over time</h2>",
-        html.stacked_columns(report["per_day"], ["compliant", "non_compliant", "out_of_scope"], "Sessions per day"),
+        html.stacked_columns(report["per_day"], [v.value for v in Verdict], "Sessions per day"),
         "<h2>Evidence</h2>",
         html.table(
             ["what", "value"],

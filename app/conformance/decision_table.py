@@ -38,31 +38,46 @@ OFFERS: Mapping[str, dict[str, bool]] = {
 }
 LOCATIONS = ("given", "declined")
 YES_NO = ("yes", "no")
-ORDERS = ("respected", "violated")
-INPUT_COLUMNS = ("channel", "offers", "location", "message_shown", "location_input", "order")
+INPUT_COLUMNS = ("channel", "offers", "location", "message_shown", "location_input", "proposals")
 OUTPUT_COLUMNS = ("etht01", "location_input_check", "with_appointment", "without_appointment", "verdict")
 
-TERRITORIAL = {"id": "dr-marseille", "location": {"commune": "13055"}}
-FAR_AWAY = {"id": "dr-paris", "location": {"commune": "75056"}}
+MARSEILLE = {"id": "dr-marseille", "location": {"commune": "13055"}}  # the patient's département (13)
+AVIGNON = {"id": "dr-avignon", "location": {"commune": "84007"}}  # adjacent (84)
+PARIS = {"id": "dr-paris", "location": {"commune": "75056"}}  # elsewhere (75)
+# what the platform showed for every offer made, and what it states of the territory's availability
+PROPOSALS: Mapping[str, tuple[list[dict[str, Any]] | None, bool | None]] = {
+    "territorial_first": ([MARSEILLE, AVIGNON, PARIS], None),
+    "territorial_first_then_misordered": ([MARSEILLE, PARIS, AVIGNON], None),
+    "territorial_not_first": ([PARIS, MARSEILLE], None),
+    "none_territorial_availability_unknown": ([AVIGNON, PARIS], None),
+    "none_territorial_none_available": ([AVIGNON, PARIS], False),
+    "none_territorial_one_available": ([AVIGNON, PARIS], True),
+    "not_given": (None, None),
+}
 
 
 def combinations() -> Iterator[dict[str, str]]:
-    for values in itertools.product(CHANNELS, OFFERS, LOCATIONS, YES_NO, YES_NO, ORDERS):
+    for values in itertools.product(CHANNELS, OFFERS, LOCATIONS, YES_NO, YES_NO, PROPOSALS):
         yield dict(zip(INPUT_COLUMNS, values, strict=True))
 
 
 def request_for(row: Mapping[str, str]) -> dict[str, Any]:
     """The POST /v1/scenario-evaluations body a row describes (patient in Marseille when given)."""
     offers = OFFERS[row["offers"]]
-    shown = [TERRITORIAL, FAR_AWAY] if row["order"] == "respected" else [FAR_AWAY, TERRITORIAL]
-    return {
+    made = [offer for offer in ("with_appointment", "without_appointment") if offers.get(offer)]
+    shown, available = PROPOSALS[row["proposals"]]
+    body: dict[str, Any] = {
         "channel": row["channel"],
         "offers": offers,
         "information_message_shown": row["message_shown"] == "yes",
         "location_input_offered": row["location_input"] == "yes",
         "patient": {"location": {"postal_code": "13001"} if row["location"] == "given" else None},
-        "proposals": {offer: shown for offer in ("with_appointment", "without_appointment") if offers.get(offer)},
     }
+    if shown is not None:
+        body["proposals"] = dict.fromkeys(made, shown)
+    if available is not None:
+        body["territorial_physician_available"] = dict.fromkeys(made, available)
+    return body
 
 
 def outcome_of(response: Mapping[str, Any]) -> dict[str, str]:
@@ -100,9 +115,12 @@ def render_markdown(rows: list[dict[str, str]]) -> str:
         "suite sends every row to a live server, so this page and the service cannot drift apart.",
         "",
         "Each row is one POST /v1/scenario-evaluations: the patient gives postal code 13001 (Marseille) or",
-        "declines; the proposals of every offer show a physician of Marseille (same département) and one",
-        "of Paris, in that order (`respected`) or the reverse (`violated`). A cell gives the check's",
-        "status and the ruling it cites (rulings: GET /v1/rulings, or `app/territoriality/rulings.yaml`).",
+        "declines. Every offer made shows the same physicians (`proposals`): of Marseille (13, the",
+        "patient's département), Avignon (84, adjacent) and Paris (75), in the order the value names,",
+        "and, for the `none_territorial_*` values, what the platform states of the availability of a",
+        "physician of the territory (`territorial_physician_available`); `not_given` sends no proposals.",
+        "A cell gives the check's status and the ruling it cites (GET /v1/rulings, or",
+        "`app/territoriality/rulings.yaml`; P-* rulings are this project's rules, FAQ-* the ANS FAQ's).",
         "",
         "| # | " + " | ".join(header) + " |",
         "|" + "---|" * (len(header) + 1),

@@ -14,7 +14,13 @@ code,pre{font:13px ui-monospace,monospace;background:#f4f5f8;padding:.1rem .3rem
 .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #dde;border-radius:6px;padding:.6rem 1rem}
 .card b{display:block;font-size:1.5rem}
 """
-COLOURS = {"compliant": "#2e7d32", "non_compliant": "#c62828", "out_of_scope": "#78909c", "invalid": "#f9a825"}
+COLOURS = {
+    "compliant": "#2e7d32",
+    "non_compliant": "#c62828",
+    "inconclusive": "#8e6bbf",
+    "out_of_scope": "#78909c",
+    "invalid": "#f9a825",
+}
 
 
 def page(title: str, body: str) -> str:

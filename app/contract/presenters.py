@@ -8,7 +8,7 @@ from app.territoriality.information_message import InformationMessage
 from app.territoriality.locations import LocationNote, Place
 from app.territoriality.policies import Policy
 from app.territoriality.ranking import RankedPhysician, Ranking, RosterWarning
-from app.territoriality.rulings import Aspect, Catalogue, Ruling
+from app.territoriality.rulings import Aspect, Catalogue, MissingFact, Ruling
 from app.territoriality.scenarios import Check, Evaluation, ScenarioWarning, ShownPhysician
 
 
@@ -119,6 +119,7 @@ def check(c: Check) -> dict[str, object]:
         "status": c.status,
         "ruling": c.ruling,
         "reason": c.reason,
+        "missing_fact": missing_fact(c),
     }
     if c.aspect is Aspect.ORDERING:
         body["territorial_proposed"] = c.territorial_proposed
@@ -129,6 +130,17 @@ def check(c: Check) -> dict[str, object]:
             else None
         )
     return body
+
+
+def missing_fact(c: Check) -> str | None:
+    """The request field that would decide an inconclusive check."""
+    if c.missing is None:
+        return None
+    if c.missing is MissingFact.PHYSICIAN_COMMUNE:
+        assert c.offer is not None
+        assert c.missing_physician is not None
+        return pointer("proposals", c.offer, c.missing_physician, "location", "commune")
+    return pointer(c.missing, c.offer) if c.offer else pointer(c.missing)
 
 
 def shown(s: ShownPhysician) -> dict[str, object]:

@@ -130,6 +130,13 @@ class Proposals(Strict):
     without_appointment: list[Physician] | None = Field(default=None, max_length=MAX_PROPOSALS)
 
 
+class Availability(Strict):
+    """Per offer: was a physician of the patient's territory available at that time? Absent: unknown."""
+
+    with_appointment: bool | None = None
+    without_appointment: bool | None = None
+
+
 class ScenarioRequest(Strict):
     channel: Literal["video", "phone", "phone_to_video"]
     offers: OffersModel
@@ -137,6 +144,7 @@ class ScenarioRequest(Strict):
     location_input_offered: bool
     patient: Patient | None = None
     proposals: Proposals | None = None
+    territorial_physician_available: Availability | None = None
     policy: PolicyName = DEFAULT_POLICY
 
     def patient_location(self) -> LocationInput | None:
@@ -146,6 +154,15 @@ class ScenarioRequest(Strict):
         """Proposals for an offer not offered, and duplicate ids inside a list; `prefix` locates this
         request in a bigger document (a session of an audit)."""
         errors: list[FieldError] = []
+        stated = self.territorial_physician_available
+        for offer in Offer:
+            if (
+                stated is not None
+                and getattr(stated, offer.value) is not None
+                and not getattr(self.offers, offer.value)
+            ):
+                detail = f"availability stated for {offer}, which is not offered"
+                errors.append(FieldError(prefix + pointer("territorial_physician_available", offer), detail))
         if self.proposals is None:
             return errors
         for offer in Offer:
@@ -178,7 +195,14 @@ class ScenarioRequest(Strict):
             patient_location=self.patient_location(),
             proposals=proposals,
             policy=get_policy(self.policy),
+            territorial_physician_available=self._availability(),
         )
+
+    def _availability(self) -> dict[Offer, bool]:
+        stated = self.territorial_physician_available
+        if stated is None:
+            return {}
+        return {offer: value for offer in Offer if (value := getattr(stated, offer.value)) is not None}
 
 
 class RecordedSession(ScenarioRequest):

@@ -114,8 +114,9 @@ class Policy:
 DEPARTEMENT_V1 = Policy(
     name="departement",
     version="1",
-    summary="The territory is the patient's département (the Assurance Maladie's reading); then "
-    "bordering départements, the same région, the rest of France.",
+    summary="The territory is the patient's département, then bordering départements, the same région, "
+    "the rest of France. A project choice: no public text defines the territory; two public reports "
+    "suggest the département is what the Assurance Maladie looks at (docs/territoriality.md).",
     tiers=(
         (Tier.SAME_DEPARTEMENT, in_patient_departement),
         (Tier.ADJACENT_DEPARTEMENT, in_adjacent_departement),
@@ -129,9 +130,9 @@ DEPARTEMENT_V1 = Policy(
 RADIUS_V1 = Policy(
     name="radius",
     version="1",
-    summary="The territory is the patient's département or the default search radius ANS publishes "
-    "for it (SAS search engine, 2025); then radius plus enlargement, bordering départements, the "
-    "same région, the rest of France.",
+    summary="The territory is the patient's département or the default search radius ANS's SAS search "
+    "engine uses for it (2025 figures); then radius plus enlargement, bordering départements, the same "
+    "région, the rest of France. A project choice, closer to how ANS's own engine searches.",
     tiers=(
         (Tier.WITHIN_RADIUS, within_search_radius),
         (Tier.WITHIN_ENLARGED_RADIUS, within_enlarged_radius),

@@ -61,6 +61,7 @@ class Classification:
     distance_km: np.ndarray
     departements: np.ndarray
     roster_warnings: tuple[RosterWarning, ...]
+    worst_tiers: np.ndarray  # differs from `tiers` only for a physician with several possible départements
 
     @property
     def applicable(self) -> bool:
@@ -82,17 +83,50 @@ def classify_roster(
     physicians: Sequence[PhysicianInput],
     policy: Policy,
 ) -> Classification:
-    """Each physician's tier, in input order."""
+    """Each physician's tier, in input order.
+
+    A physician given only by a postal code shared by several départements is placed in each of
+    them, as a patient is (project rule): his tier is the best they give, `worst_tiers` keeps the
+    worst, so that a verdict can tell when the answer hinges on which one is true."""
     places, roster_warnings = _physician_places(geography, physicians)
-    departements = np.array([p.departements[0] if p and p.in_france else "" for p in places], dtype=np.str_)
+    options = [p.departements if p is not None and p.in_france else ("",) for p in places]
     distances = _distances(patient.place, places)
     if not patient.applicable:
         tiers = np.full(len(physicians), -1, dtype=np.int64)
-    else:
-        assert patient.place is not None
-        roster = Roster(departements, np.array([p is not None for p in places], dtype=bool), distances)
-        tiers = assign_tiers(policy, territory_of(geography, patient.place), roster)
-    return Classification(policy, patient, tiers, distances, departements, roster_warnings)
+        departements = np.array([o[0] for o in options], dtype=np.str_)
+        return Classification(policy, patient, tiers, distances, departements, roster_warnings, tiers)
+    assert patient.place is not None
+    territory = territory_of(geography, patient.place)
+    located = np.array([p is not None for p in places], dtype=bool)
+    if all(len(o) == 1 for o in options):
+        departements = np.array([o[0] for o in options], dtype=np.str_)
+        tiers = assign_tiers(policy, territory, Roster(departements, located, distances))
+        return Classification(policy, patient, tiers, distances, departements, roster_warnings, tiers)
+    return _classify_with_choices(policy, patient, territory, options, located, distances, roster_warnings)
+
+
+def _classify_with_choices(
+    policy: Policy,
+    patient: Patient,
+    territory: Territory,
+    options: list[tuple[str, ...]],
+    located: np.ndarray,
+    distances: np.ndarray,
+    roster_warnings: tuple[RosterWarning, ...],
+) -> Classification:
+    """Tiers when some physicians have several possible départements: every option is tiered, then
+    each physician keeps his best (and his worst, apart), and the département that gave the best."""
+    counts = np.array([len(o) for o in options], dtype=np.intp)
+    owner = np.repeat(np.arange(len(options)), counts)
+    choices = np.array([d for o in options for d in o], dtype=np.str_)
+    choice_tiers = assign_tiers(policy, territory, Roster(choices, located[owner], distances[owner]))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    elsewhere = ~np.isin(choices, list(territory.departements))  # on a tie, the patient's own département
+    best = np.lexsort((elsewhere, choice_tiers, owner))[starts]  # owner groups are contiguous: best first
+    worst = np.lexsort((-choice_tiers, owner))[starts]
+    return Classification(
+        policy, patient, choice_tiers[best], distances, choices[best], roster_warnings, choice_tiers[worst]
+    )
 
 
 def rank_physicians(
@@ -168,8 +202,19 @@ def _physician_places(
                 LocationField.COORDINATES, "physician_outside_france", "the physician's coordinates lie outside France"
             )
             warnings.append(RosterWarning(index, note))
+        if len(place.departements) > 1:
+            warnings.append(RosterWarning(index, _several_departements(place)))
         warnings.extend(RosterWarning(index, note) for note in place.notes)
     return places, tuple(warnings)
+
+
+def _several_departements(place: Place) -> LocationNote:
+    codes = ", ".join(place.departements)
+    detail = (
+        f"the postal code serves communes of several départements ({codes}); the physician is placed in "
+        "each, as a patient would be, and ranks by the best of them; give the commune code to decide"
+    )
+    return LocationNote(LocationField.POSTAL_CODE, "several_departements", detail)
 
 
 def _distances(patient: Place | None, places: list[Place | None]) -> np.ndarray:

@@ -26,13 +26,23 @@ class Aspect(StrEnum):
 class CheckStatus(StrEnum):
     PASS = "pass"  # noqa: S105 - a check status, not a password
     FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"  # depends on a fact the caller did not give
     NOT_APPLICABLE = "not_applicable"
 
 
 class Verdict(StrEnum):
     COMPLIANT = "compliant"
     NON_COMPLIANT = "non_compliant"
+    INCONCLUSIVE = "inconclusive"
     OUT_OF_SCOPE = "out_of_scope"
+
+
+class MissingFact(StrEnum):
+    """A fact an inconclusive check needs, which the caller can give."""
+
+    PROPOSALS = "proposals"  # the physicians shown for the offer, in order
+    TERRITORIAL_PHYSICIAN_AVAILABLE = "territorial_physician_available"
+    PHYSICIAN_COMMUNE = "physician_commune"  # the commune of a physician given by a shared postal code
 
 
 class RulingKind(StrEnum):
@@ -63,6 +73,7 @@ class Decision:
     outcome: Outcome  # a check status, a verdict, or whether territoriality applies
     ruling: str | None
     reason: str
+    missing: MissingFact | None = None  # what an inconclusive check lacks
 
     def matches(self, facts: Facts) -> bool:
         return all(facts.get(name) == value for name, value in self.when.items())
@@ -82,12 +93,12 @@ class Catalogue:
                 return decision
         raise LookupError(f"no rule of {decision_list!r} matches {dict(facts)}")  # a gap in rulings.yaml
 
-    def check(self, aspect: Aspect, facts: Facts) -> tuple[CheckStatus, str, str]:
-        """Status, ruling cited and reason of one check."""
+    def check(self, aspect: Aspect, facts: Facts) -> Decision:
+        """The rule deciding one check: its `outcome` is a CheckStatus, and it cites a ruling."""
         decision = self.decide(aspect, facts)
         assert isinstance(decision.outcome, CheckStatus)
         assert decision.ruling is not None, f"every {aspect} rule cites a ruling"
-        return decision.outcome, decision.ruling, decision.reason
+        return decision
 
     def verdict(self, facts: Facts) -> tuple[Verdict, str | None]:
         decision = self.decide(VERDICT_LIST, facts)
@@ -119,7 +130,10 @@ def _decision(name: str, row: dict[str, Any]) -> Decision:
         outcome = bool(row["applies"])
     else:
         outcome = CheckStatus(row["status"])
-    return Decision(when=row.get("when") or {}, outcome=outcome, ruling=row.get("ruling"), reason=row.get("reason", ""))
+    missing = MissingFact(row["missing"]) if "missing" in row else None
+    if (outcome is CheckStatus.INCONCLUSIVE) != (missing is not None):
+        raise ValueError(f"rulings.yaml, {name}: an inconclusive rule, and only it, names the missing fact: {row}")
+    return Decision(row.get("when") or {}, outcome, row.get("ruling"), row.get("reason", ""), missing)
 
 
 def _check_lists(requirements: Mapping[Aspect, str], decisions: Mapping[str, tuple[Decision, ...]]) -> None:

@@ -8,7 +8,7 @@ facts come from the ranking engine (`classify_roster`): one engine, two uses.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -18,7 +18,7 @@ from app.territoriality.locations import LocationInput, LocationNote
 from app.territoriality.patients import NotApplicableReason, Patient, resolve_patient
 from app.territoriality.policies import Policy, Tier
 from app.territoriality.ranking import Classification, PhysicianInput, classify_roster
-from app.territoriality.rulings import Aspect, Catalogue, CheckStatus, Facts, Verdict
+from app.territoriality.rulings import Aspect, Catalogue, CheckStatus, Facts, MissingFact, Verdict
 
 
 class Channel(StrEnum):
@@ -38,10 +38,30 @@ class LocationFact(StrEnum):
     OUTSIDE_FRANCE = "outside_france"
 
 
+class ProposalsFact(StrEnum):
+    GIVEN = "given"
+    NOT_GIVEN = "not_given"
+
+
+class TerritorialFact(StrEnum):
+    """Where the first physician of the patient's territory was shown."""
+
+    FIRST = "first"
+    NOT_FIRST = "not_first"
+    NONE = "none"
+
+
 class OrderFact(StrEnum):
     RESPECTED = "respected"
     VIOLATED = "violated"
-    NOT_JUDGED = "not_judged"
+
+
+class AvailabilityFact(StrEnum):
+    """Whether a physician of the territory was available for the offer, as the caller states it."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +87,8 @@ class Scenario:
     patient_location: LocationInput | None
     proposals: Mapping[Offer, Sequence[PhysicianInput]] | None  # None: ordering not judged
     policy: Policy
+    # whether a physician of the territory was available for an offer at that time; absent: unknown
+    territorial_physician_available: Mapping[Offer, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +115,8 @@ class Check:
     violation: OrderViolation | None = None
     territorial_proposed: bool | None = None  # a territorial physician was among the proposals
     territorial_first: bool | None = None  # ... and was shown first
+    missing: MissingFact | None = None  # the fact an inconclusive check needs
+    missing_physician: int | None = None  # for a physician's commune: his position in the proposals (0-based)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,13 +151,19 @@ def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scen
         "walk_in_after_appointments": scenario.offers.walk_in_after_appointments,
     }
     checks = [_check(catalogue, Aspect.INFORMATION_MESSAGE, facts), _check(catalogue, Aspect.LOCATION_INPUT, facts)]
-    warnings: list[ScenarioWarning] = []
+    warnings = [ScenarioWarning(None, None, note) for note in patient.notes]
+    walk_in_exempt = False
     for offer in scenario.offers.offered():
-        check, offer_warnings = _ordering_check(geography, catalogue, scenario, patient, offer, location, facts)
+        offer_facts = {**facts, "offer": offer, "walk_in_exempt": offer is Offer.WITHOUT_APPOINTMENT and walk_in_exempt}
+        check, offer_warnings = _ordering_check(geography, catalogue, scenario, patient, offer, offer_facts, location)
         checks.append(check)
         warnings.extend(offer_warnings)
+        if offer is Offer.WITH_APPOINTMENT:
+            # FAQ-TLC-2's condition, shown: "un médecin du territoire aura été proposé" among the appointments
+            walk_in_exempt = scenario.offers.walk_in_after_appointments and check.territorial_first is True
+    statuses = {c.status for c in checks}
     verdict, verdict_ruling = catalogue.verdict(
-        {**facts, "any_fail": any(c.status is CheckStatus.FAIL for c in checks)}
+        {**facts, "any_fail": CheckStatus.FAIL in statuses, "any_inconclusive": CheckStatus.INCONCLUSIVE in statuses}
     )
     return Evaluation(
         verdict=verdict,
@@ -163,11 +193,15 @@ def _check(
     violation: OrderViolation | None = None,
     territorial_proposed: bool | None = None,
     territorial_first: bool | None = None,
+    uncertain_physician: int | None = None,
 ) -> Check:
-    status, ruling, reason = catalogue.check(aspect, facts)
+    rule = catalogue.check(aspect, facts)
+    assert isinstance(rule.outcome, CheckStatus)
+    assert rule.ruling is not None
+    physician = uncertain_physician if rule.missing is MissingFact.PHYSICIAN_COMMUNE else None
     return Check(
-        catalogue.requirements[aspect], aspect, offer, status, ruling, reason,
-        violation, territorial_proposed, territorial_first,
+        catalogue.requirements[aspect], aspect, offer, rule.outcome, rule.ruling, rule.reason,
+        violation, territorial_proposed, territorial_first, rule.missing, physician,
     )  # fmt: skip
 
 
@@ -177,29 +211,49 @@ def _ordering_check(
     scenario: Scenario,
     patient: Patient,
     offer: Offer,
-    location: LocationFact,
     facts: Facts,
+    location: LocationFact,
 ) -> tuple[Check, tuple[ScenarioWarning, ...]]:
     shown = scenario.proposals.get(offer) if scenario.proposals is not None else None
     if shown is None or location is not LocationFact.GIVEN:
-        order = OrderFact.NOT_JUDGED
-        return _check(catalogue, Aspect.ORDERING, {**facts, "offer": offer, "order": order}, offer), ()
+        return _check(catalogue, Aspect.ORDERING, {**facts, "proposals": ProposalsFact.NOT_GIVEN}, offer), ()
     classification = classify_roster(geography, patient, shown, scenario.policy)
     violation = first_order_violation(classification, shown)
-    order = OrderFact.VIOLATED if violation else OrderFact.RESPECTED
-    territorial = [classification.tier(i) in scenario.policy.territorial for i in range(len(shown))]
+    territorial = scenario.policy.territorial_table[classification.tiers].tolist()
+    shown_facts = _shown_facts(scenario.policy, classification.tiers)
+    uncertain = np.nonzero(classification.tiers != classification.worst_tiers)[0]
+    available = scenario.territorial_physician_available.get(offer)
     check = _check(
         catalogue,
         Aspect.ORDERING,
-        {**facts, "offer": offer, "order": order},
+        {
+            **facts,
+            **shown_facts,
+            "proposals": ProposalsFact.GIVEN,
+            "departements_certain": shown_facts == _shown_facts(scenario.policy, classification.worst_tiers),
+            "available": AvailabilityFact.UNKNOWN if available is None else AVAILABILITY[available],
+        },
         offer,
         violation=violation,
         territorial_proposed=any(territorial),
         territorial_first=bool(territorial) and territorial[0],
+        uncertain_physician=int(uncertain[0]) if len(uncertain) else None,
     )
-    warnings = [ScenarioWarning(offer, None, note) for note in patient.notes]
-    warnings += [ScenarioWarning(offer, w.physician, w.note) for w in classification.roster_warnings]
-    return check, tuple(warnings)
+    return check, tuple(ScenarioWarning(offer, w.physician, w.note) for w in classification.roster_warnings)
+
+
+AVAILABILITY = {True: AvailabilityFact.YES, False: AvailabilityFact.NO}
+
+
+def _shown_facts(policy: Policy, tiers: np.ndarray) -> dict[str, str]:
+    """What the ordering rules look at in the tiers shown, in the order shown."""
+    territorial = policy.territorial_table[tiers]
+    if not territorial.any():
+        where = TerritorialFact.NONE
+    else:
+        where = TerritorialFact.FIRST if territorial[0] else TerritorialFact.NOT_FIRST
+    misordered = bool(len(tiers) > 1 and (tiers[:-1] > np.minimum.accumulate(tiers[::-1])[::-1][1:]).any())
+    return {"territorial": where, "order": OrderFact.VIOLATED if misordered else OrderFact.RESPECTED}
 
 
 def first_order_violation(classification: Classification, shown: Sequence[PhysicianInput]) -> OrderViolation | None:

@@ -52,7 +52,7 @@ def test_batch_verdicts_and_aggregate(client: httpx.Client) -> None:
     assert {e["pointer"] for e in result["sessions"][3]["errors"]} >= {"/sessions/3/timestamp", "/sessions/3/offers"}
     summary = result["summary"]
     assert summary["sessions"] == {"total": 4, "valid": 3, "invalid": 1}
-    assert summary["verdicts"] == {"compliant": 1, "non_compliant": 1, "out_of_scope": 1}
+    assert summary["verdicts"] == {"compliant": 1, "non_compliant": 1, "inconclusive": 0, "out_of_scope": 1}
     assert summary["failures_per_ruling"] == {"FAQ-TLC-1": 1}
     assert summary["territorial_not_shown_first"]["sessions"] == 1
     assert summary["territorial_not_shown_first"]["share_of_valid_sessions"] == round(1 / 3, 4)
@@ -88,7 +88,9 @@ def test_audit_command_writes_summary_csv_and_html(tmp_path: Path) -> None:
     assert summary["evidence"]["input_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
     with (report / "failing_sessions.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == summary["verdicts"]["non_compliant"] + 2
+    assert len(rows) == summary["verdicts"]["non_compliant"] + summary["verdicts"]["inconclusive"] + 2
+    assert summary["verdicts"]["inconclusive"] > 0
+    assert any("(missing: /" in r["reasons"] for r in rows if r["verdict"] == "inconclusive")
     assert {r["status"] for r in rows} == {"judged", "invalid"}
     assert all(r["reasons"] for r in rows)
     page = (report / "report.html").read_text(encoding="utf-8")

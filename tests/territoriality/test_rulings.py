@@ -17,8 +17,14 @@ FACT_VALUES = {
     "location_input_offered": [True, False],
     "walk_in_after_appointments": [True, False],
     "offer": ["with_appointment", "without_appointment"],
-    "order": ["respected", "violated", "not_judged"],
+    "walk_in_exempt": [True, False],
+    "proposals": ["given", "not_given"],
+    "territorial": ["first", "not_first", "none"],
+    "order": ["respected", "violated"],
+    "departements_certain": [True, False],
+    "available": ["yes", "no", "unknown"],
     "any_fail": [True, False],
+    "any_inconclusive": [True, False],
 }
 
 

@@ -36,7 +36,7 @@ def checks_by_aspect(result: dict) -> dict[tuple[str, str | None], dict]:
 
 
 def test_the_table_covers_every_combination() -> None:
-    assert len(TABLE) == 3 * 4 * 2 * 2 * 2 * 2
+    assert len(TABLE) == 3 * 4 * 2 * 2 * 2 * 7
 
 
 def test_the_documented_table_is_rendered_from_the_data() -> None:
@@ -141,12 +141,12 @@ def test_ordering_uses_the_requested_policy(client: httpx.Client) -> None:
     assert checks_by_aspect(result)[("ordering", "with_appointment")]["status"] == "pass"
 
 
-def test_without_proposals_the_ordering_is_not_judged(client: httpx.Client) -> None:
+def test_without_proposals_the_ordering_is_inconclusive_and_names_them(client: httpx.Client) -> None:
     result = evaluate(client, scenario(proposals=None))
     assert result["ordering_judged"] is False
+    assert (result["verdict"], result["verdict_ruling"]) == ("inconclusive", "P-EVIDENCE-1")
     ordering = checks_by_aspect(result)[("ordering", "with_appointment")]
-    assert ordering["status"] == "not_applicable"
-    assert "not judged" in ordering["reason"]
+    assert (ordering["status"], ordering["missing_fact"]) == ("inconclusive", "/proposals/with_appointment")
 
 
 def test_patient_abroad_is_not_applicable_citing_the_project_rule(client: httpx.Client) -> None:
