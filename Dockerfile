@@ -23,8 +23,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001
 EXPOSE 8000
 # Timeouts fit figures measured by `make container-test` (1 CPU): this command takes 0.2-0.45 s idle
-# (a Python start), up to 2.5 s while heavy rankings run, and /readyz waits up to ~7 s behind the
-# heaviest legal request (a 2 MB audit). Unhealthy after 3 checks unanswered within 10 s.
+# (a Python start), up to 2.5 s while heavy rankings run, up to 7.4 s while the heaviest legal
+# request (a 2 MB audit) holds the worker. Unhealthy after 3 checks unanswered within 10 s.
 HEALTHCHECK --interval=10s --timeout=10s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=8).status != 200)"]
 STOPSIGNAL SIGTERM

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from app.web.problems import PROBLEM_TYPES, TYPE_PREFIX
 from tests.live_server import ROOT
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
@@ -98,3 +99,15 @@ def test_probes_have_explicit_timeouts_that_outlast_the_check_inside() -> None:
     inner = re.search(r"timeout=(\d+)\)", healthcheck["test"][-1])
     assert inner
     assert int(inner.group(1)) < _seconds(healthcheck["timeout"])  # the check fails cleanly before Docker kills it
+
+
+def test_nginx_refuses_bodies_at_the_services_limit_with_its_problem() -> None:
+    config = (ROOT / "deploy/nginx.conf").read_text(encoding="utf-8")
+    limit = re.search(r"client_max_body_size (\d+)m;", config)
+    assert limit
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]["api"]
+    assert int(limit.group(1)) << 20 == int(compose["environment"]["TERRITORIALITE_MAX_BODY_BYTES"])
+    problem = json.loads(re.search(r"return 413 '(.*)';", config).group(1))  # type: ignore[union-attr]
+    assert problem["type"] == TYPE_PREFIX + "payload-too-large"
+    assert (problem["status"], problem["title"]) == PROBLEM_TYPES["payload-too-large"]  # as the service answers
+    assert problem["detail"] == f"the body must not exceed {int(limit.group(1)) << 20} bytes"
