@@ -168,19 +168,18 @@ def patient_location(request: RankingRequest | ScenarioRequest) -> LocationInput
 
 
 def roster_of(physicians: Sequence[Physician]) -> RosterInput:
-    """The physicians as the domain's columns, in one pass."""
-    ids: list[str] = []
-    communes: list[str | None] = []
-    postal_codes: list[str | None] = []
-    points: list[Point | None] = []
-    for physician in physicians:
-        location = physician["location"]
-        coordinates = location.get("coordinates")
-        ids.append(physician["id"])
-        communes.append(location.get("commune"))
-        postal_codes.append(location.get("postal_code"))
-        points.append(Point(coordinates["lat"], coordinates["lon"]) if coordinates else None)
-    return RosterInput(ids, communes, postal_codes, points)
+    """The physicians as the domain's columns (a comprehension a column: the fastest Python has)."""
+    locations = [physician["location"] for physician in physicians]
+    coordinates = [location.get("coordinates") for location in locations]
+    points: list[Point | None] = (
+        [Point(c["lat"], c["lon"]) if c else None for c in coordinates] if any(coordinates) else [None] * len(locations)
+    )
+    return RosterInput(
+        [physician["id"] for physician in physicians],
+        [location.get("commune") for location in locations],
+        [location.get("postal_code") for location in locations],
+        points,
+    )
 
 
 def policy_name(request: RankingRequest | ScenarioRequest) -> str:

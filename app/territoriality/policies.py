@@ -63,13 +63,25 @@ class Roster:
     ) -> Roster:
         """Rows whose physician is in département `departements[i]` and whose patient has territory
         `territories[territory[i]]`."""
+        if len(territories) == 1:  # one patient: his masks directly
+            [one] = territories
+            count = len(departements)
+            return cls(
+                one.own[departements],
+                one.neighbours[departements],
+                one.region[departements],
+                located,
+                np.where(np.isnan(distance_km), np.inf, distance_km),
+                np.full(count, one.radius_km),
+                np.full(count, one.enlargement_km),
+            )
         radius = np.array([t.radius_km for t in territories])[territory]
         return cls(
             in_own=np.stack([t.own for t in territories])[territory, departements],
             in_neighbour=np.stack([t.neighbours for t in territories])[territory, departements],
             in_region=np.stack([t.region for t in territories])[territory, departements],
             located=located,
-            distance_km=np.nan_to_num(distance_km, nan=np.inf),
+            distance_km=np.where(np.isnan(distance_km), np.inf, distance_km),
             radius_km=radius,
             enlargement_km=np.array([t.enlargement_km for t in territories])[territory],
         )
@@ -128,12 +140,15 @@ class Policy:
     # derived once: the tiers in order, and as arrays to gather a whole ranking's tiers with
     tier_order: tuple[Tier, ...] = field(init=False)
     tier_table: NDArray[np.object_] = field(init=False)
+    tier_names: NDArray[np.object_] = field(init=False)
     territorial_table: NDArray[np.bool_] = field(init=False)
 
     def __post_init__(self) -> None:
         order = tuple(tier for tier, _ in self.tiers)
         object.__setattr__(self, "tier_order", order)
         object.__setattr__(self, "tier_table", np.array(order, dtype=object))
+        # the same as plain text, for answers: serialising an enum member costs a Python call
+        object.__setattr__(self, "tier_names", np.array([str(t) for t in order], dtype=object))
         object.__setattr__(self, "territorial_table", np.array([t in self.territorial for t in order]))
 
 

@@ -72,15 +72,16 @@ class Ranking:
     roster: RosterInput
     shown: np.ndarray
 
-    def columns(self) -> tuple[list[str], list[Tier], list[bool | None], list[float | None], list[str | None]]:
-        """Ids, tiers, territorial flags, distances (km, 0.1) and départements of the shown physicians."""
+    def columns(self) -> tuple[list[str], list[str], list[bool | None], list[float | None], list[str | None]]:
+        """Ids, tiers (their names), territorial flags, distances (km, 0.1) and départements of the
+        shown physicians."""
         c, shown = self.classification, self.shown
         ids = [self.roster.ids[i] for i in shown.tolist()]
         departements = c.departements[shown].tolist()
         if not c.applicable:
             count = len(shown)
-            return ids, [Tier.NOT_APPLICABLE] * count, [None] * count, [None] * count, departements
-        tiers = c.policy.tier_table[c.tiers[shown]].tolist()
+            return ids, [str(Tier.NOT_APPLICABLE)] * count, [None] * count, [None] * count, departements
+        tiers = c.policy.tier_names[c.tiers[shown]].tolist()
         territorial = c.policy.territorial_table[c.tiers[shown]].tolist()
         distances = [None if d != d else d for d in np.round(c.distance_km[shown], 1).tolist()]  # NaN -> None
         return ids, tiers, territorial, distances, departements
@@ -88,7 +89,9 @@ class Ranking:
     @property
     def ranking(self) -> tuple[RankedPhysician, ...]:
         """The same, one object per physician."""
-        rows = zip(range(1, len(self.shown) + 1), self.shown.tolist(), *self.columns(), strict=True)
+        ids, tiers, territorial, distances, departements = self.columns()
+        rows = zip(range(1, len(self.shown) + 1), self.shown.tolist(), ids, map(Tier, tiers), territorial, distances,
+                   departements, strict=True)  # fmt: skip
         return tuple(RankedPhysician(*row) for row in rows)
 
 
@@ -223,8 +226,8 @@ def territorial_order(classification: Classification) -> np.ndarray:
 
     Distances are compared as shown, to 0.1 km: a commune point is no more precise than that, and
     an auditor can then explain every position from the answer alone."""
-    distance = np.nan_to_num(np.round(classification.distance_km, 1), nan=np.inf)
-    return np.lexsort((distance, classification.tiers))
+    distance = np.round(classification.distance_km, 1)
+    return np.lexsort((np.where(np.isnan(distance), np.inf, distance), classification.tiers))
 
 
 @lru_cache(maxsize=1024)

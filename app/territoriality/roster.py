@@ -144,15 +144,18 @@ class ResolvedRoster:
 def resolve_roster(geography: Geography, roster: RosterInput) -> ResolvedRoster:
     """Bare commune codes by table rows, in bulk; every other physician by `resolve_location`."""
     table, numbers = commune_rows(geography), departement_numbers(geography)
-    count = len(roster)
-    rows = np.fromiter(
-        (
-            table.row.get(commune, -1) if postal is None and point is None and commune is not None else -1
-            for commune, postal, point in zip(roster.communes, roster.postal_codes, roster.coordinates, strict=True)
-        ),
-        dtype=np.intp,
-        count=count,
-    )
+    get = table.row.get
+    if any(roster.postal_codes) or any(roster.coordinates):
+        codes = roster.communes
+        rows = np.array(
+            [
+                get(commune, -1) if postal is None and point is None else -1  # type: ignore[arg-type]
+                for commune, postal, point in zip(codes, roster.postal_codes, roster.coordinates, strict=True)
+            ],
+            dtype=np.intp,
+        )
+    else:  # codes only, the common case (a None code gets -1)
+        rows = np.array([get(commune, -1) for commune in roster.communes], dtype=np.intp)  # type: ignore[arg-type]
     by_row = rows >= 0
     departements = np.where(by_row, table.departement[rows], numbers.none)
     lats = np.where(by_row, table.lat[rows], np.nan)
