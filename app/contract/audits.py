@@ -9,8 +9,9 @@ sinks the batch.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,11 +21,11 @@ from pydantic import ValidationError
 from app import __version__
 from app.contract import presenters
 from app.contract.problems import FieldError, from_validation_error, patient_location_field_error
-from app.contract.requests import RecordedSession
+from app.contract.requests import RECORDED_SESSION, RecordedSession, scenario_consistency_errors, scenario_of
 from app.geography import Geography
 from app.territoriality.patients import PatientLocationError
 from app.territoriality.rulings import Catalogue, CheckStatus, Verdict
-from app.territoriality.scenarios import Evaluation, evaluate_scenario
+from app.territoriality.scenarios import Evaluation, Scenario, evaluate_scenarios
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,36 +63,55 @@ class SessionResult:
         return any(c.territorial_proposed and not c.territorial_first for c in self.evaluation.checks)
 
 
+BATCH = 256  # sessions judged together: their proposals classified as one set of arrays
+
+
 def audit_sessions(
     sessions: Iterable[SessionInput], geography: Geography, catalogue: Catalogue, summary: AuditSummary
 ) -> Iterator[tuple[SessionInput, SessionResult]]:
-    """Judge each session in turn, counting it in `summary`; one result per session, in order."""
-    for session in sessions:
-        result = judge_session(session, geography, catalogue)
-        summary.add(result)
-        yield session, result
+    """Judge the sessions, a batch at a time, counting each in `summary`; one result per session, in
+    order. Memory holds one batch, whatever the number of sessions."""
+    pending = iter(sessions)
+    while batch := list(itertools.islice(pending, BATCH)):
+        for session, result in zip(batch, judge_sessions(batch, geography, catalogue), strict=True):
+            summary.add(result)
+            yield session, result
 
 
-def judge_session(session: SessionInput, geography: Geography, catalogue: Catalogue) -> SessionResult:
-    """Validate and judge one recorded session; problems become the result's errors, never exceptions."""
+def judge_sessions(sessions: Sequence[SessionInput], geography: Geography, catalogue: Catalogue) -> list[SessionResult]:
+    """Validate and judge recorded sessions; problems become the results' errors, never exceptions."""
+    read = [_read(session) for session in sessions]
+    scenarios = [item[1] for item in read if not isinstance(item, SessionResult)]
+    evaluations = evaluate_scenarios(geography, catalogue, scenarios)
+    judged = iter(evaluations)
+    return [
+        item if isinstance(item, SessionResult) else _judged(item[0], next(judged), session.pointer)
+        for session, item in zip(sessions, read, strict=True)
+    ]
+
+
+def _judged(recorded: RecordedSession, evaluation: Evaluation | PatientLocationError, at: str) -> SessionResult:
+    session_id, timestamp = recorded["session_id"], recorded["timestamp"]
+    if isinstance(evaluation, PatientLocationError):
+        return SessionResult(session_id, timestamp, None, (patient_location_field_error(evaluation).under(at),))
+    return SessionResult(session_id, timestamp, evaluation)
+
+
+def _read(session: SessionInput) -> SessionResult | tuple[RecordedSession, Scenario]:
+    """A session validated and turned into a scenario, or the result saying why it cannot be judged."""
     if session.unreadable is not None:
         return SessionResult(None, None, None, (FieldError(session.pointer, session.unreadable),))
     raw = session.value
     session_id = raw.get("session_id") if isinstance(raw, dict) else None
     session_id = session_id if isinstance(session_id, str) else None
     try:
-        recorded = RecordedSession.model_validate(raw)
+        recorded = RECORDED_SESSION.validate_python(raw)
     except ValidationError as error:
         return SessionResult(session_id, None, None, _under(from_validation_error(error).errors, session.pointer))
-    inconsistent = recorded.consistency_errors(session.pointer)
+    inconsistent = scenario_consistency_errors(recorded, session.pointer)
     if inconsistent:
-        return SessionResult(recorded.session_id, recorded.timestamp, None, tuple(inconsistent))
-    try:
-        evaluation = evaluate_scenario(geography, catalogue, recorded.to_domain())
-    except PatientLocationError as error:
-        errors = (patient_location_field_error(error).under(session.pointer),)
-        return SessionResult(recorded.session_id, recorded.timestamp, None, errors)
-    return SessionResult(recorded.session_id, recorded.timestamp, evaluation)
+        return SessionResult(recorded["session_id"], recorded["timestamp"], None, tuple(inconsistent))
+    return recorded, scenario_of(recorded)
 
 
 def _under(errors: Iterable[FieldError], prefix: str) -> tuple[FieldError, ...]:

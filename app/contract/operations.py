@@ -9,12 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from app.contract import presenters
 from app.contract.audits import AuditSummary, SessionInput, audit_sessions, session_report
-from app.contract.problems import from_patient_location_error, from_validation_error, invalid_fields
-from app.contract.requests import AuditBatch, RankingRequest, ScenarioRequest
+from app.contract.problems import from_patient_location_error, from_validation_error, invalid_fields, pointer
+from app.contract.requests import (
+    AUDIT_BATCH,
+    RANKING_REQUEST,
+    SCENARIO_REQUEST,
+    duplicate_id_errors,
+    patient_location,
+    policy_name,
+    roster_of,
+    scenario_consistency_errors,
+    scenario_of,
+)
 from app.geography import Geography
 from app.territoriality.information_message import etht01_message
 from app.territoriality.patients import PatientLocationError
@@ -23,7 +33,7 @@ from app.territoriality.ranking import rank_physicians
 from app.territoriality.rulings import Catalogue
 from app.territoriality.scenarios import evaluate_scenario
 
-Model = TypeVar("Model", bound=BaseModel)
+Body = TypeVar("Body")
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,49 +44,45 @@ class Reference:
     catalogue: Catalogue
 
 
-def parse(body: bytes, model: type[Model]) -> Model:
+def parse(body: bytes, adapter: TypeAdapter[Body]) -> Body:
     try:
-        return model.model_validate_json(body)
+        return adapter.validate_json(body)
     except ValidationError as error:
         raise from_validation_error(error) from error
 
 
 def rank(reference: Reference, body: bytes) -> tuple[dict[str, object], int]:
     """The ranking answer, and the number of physicians ranked."""
-    request = parse(body, RankingRequest)
-    duplicates = request.consistency_errors()
+    request = parse(body, RANKING_REQUEST)
+    roster = roster_of(request["physicians"])
+    duplicates = duplicate_id_errors(roster.ids, pointer("physicians"))
     if duplicates:
         raise invalid_fields("physician ids must be unique", duplicates)
+    policy = get_policy(policy_name(request))
     try:
-        result = rank_physicians(
-            reference.geography,
-            request.patient_location(),
-            [p.to_domain() for p in request.physicians],
-            get_policy(request.policy),
-            request.limit,
-        )
+        result = rank_physicians(reference.geography, patient_location(request), roster, policy, request.get("limit"))
     except PatientLocationError as error:
         raise from_patient_location_error(error) from error
-    return presenters.ranking(result, reference.geography, etht01_message()), len(request.physicians)
+    return presenters.ranking(result, reference.geography, etht01_message()), len(roster)
 
 
 def evaluate(reference: Reference, body: bytes) -> dict[str, object]:
-    request = parse(body, ScenarioRequest)
-    inconsistent = request.consistency_errors()
+    request = parse(body, SCENARIO_REQUEST)
+    inconsistent = scenario_consistency_errors(request)
     if inconsistent:
         raise invalid_fields("the proposals do not match the offers", inconsistent)
     try:
-        result = evaluate_scenario(reference.geography, reference.catalogue, request.to_domain())
+        result = evaluate_scenario(reference.geography, reference.catalogue, scenario_of(request))
     except PatientLocationError as error:
         raise from_patient_location_error(error) from error
     return presenters.evaluation(result)
 
 
 def audit(reference: Reference, body: bytes) -> dict[str, object]:
-    batch = parse(body, AuditBatch)
+    batch = parse(body, AUDIT_BATCH)
     summary = AuditSummary()
     summary.input_digest.update(body)
-    sessions = (SessionInput(value, f"/sessions/{index}") for index, value in enumerate(batch.sessions))
+    sessions = (SessionInput(value, f"/sessions/{index}") for index, value in enumerate(batch["sessions"]))
     judged = audit_sessions(sessions, reference.geography, reference.catalogue, summary)
     reports = [session_report(result) for _, result in judged]
     return {"sessions": reports, "summary": summary.report(reference.geography, reference.catalogue)}

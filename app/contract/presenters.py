@@ -7,7 +7,7 @@ from app.geography import Geography
 from app.territoriality.information_message import InformationMessage
 from app.territoriality.locations import LocationNote, Place
 from app.territoriality.policies import Policy
-from app.territoriality.ranking import RankedPhysician, Ranking, RosterWarning
+from app.territoriality.ranking import Ranking, RosterWarning
 from app.territoriality.rulings import Aspect, Catalogue, MissingFact, Ruling
 from app.territoriality.scenarios import Check, Evaluation, ScenarioWarning, ShownPhysician
 
@@ -42,16 +42,24 @@ def ranking(result: Ranking, geography: Geography, message: InformationMessage) 
     patient = classification.patient
     reason = patient.not_applicable
     return {
-        "territoriality": {"applicable": reason is None, "reason": reason.value if reason else None},
+        "territoriality": {"applicable": reason is None, "reason": reason},
         "patient": place(patient.place, geography),
         "information_message": information_message(message) if reason else None,
-        "ranking": [ranked_physician(r) for r in result.ranking],
+        "ranking": ranked_physicians(result),
         "policy": policy_reference(classification.policy),
         "warnings": [
             *(patient_warning(note) for note in patient.notes),
             *(roster_warning(w, pointer("physicians")) for w in classification.roster_warnings),
         ],
     }
+
+
+def ranked_physicians(result: Ranking) -> list[dict[str, object]]:
+    """One row per physician shown, built in one pass over the ranking's columns."""
+    return [
+        {"rank": rank, "id": i, "tier": t, "territorial": f, "distance_km": km, "departement": d}
+        for rank, (i, t, f, km, d) in enumerate(zip(*result.columns(), strict=True), start=1)
+    ]
 
 
 def place(patient: Place | None, geography: Geography) -> dict[str, object] | None:
@@ -65,17 +73,6 @@ def place(patient: Place | None, geography: Geography) -> dict[str, object] | No
         "commune": patient.commune,
         "coordinates": {"lat": patient.point.lat, "lon": patient.point.lon} if patient.point else None,
         "decided_by": patient.decided_by.value,
-    }
-
-
-def ranked_physician(r: RankedPhysician) -> dict[str, object]:
-    return {
-        "rank": r.rank,
-        "id": r.id,
-        "tier": r.tier.value,
-        "territorial": r.territorial,
-        "distance_km": r.distance_km,
-        "departement": r.departement,
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -86,8 +86,17 @@ class Catalogue:
     rulings: Mapping[str, Ruling]
     requirements: Mapping[Aspect, str]  # the requirement each aspect of a scenario verifies
     decisions: Mapping[str, tuple[Decision, ...]]  # per aspect, plus the verdict and territoriality lists
+    # the rules are data: the same facts always get the same decision, so each is looked up once
+    _decided: dict[tuple[object, ...], Decision] = field(default_factory=dict, repr=False, compare=False)
 
     def decide(self, decision_list: str, facts: Facts) -> Decision:
+        key = (decision_list, *sorted(facts.items()))
+        decided = self._decided.get(key)
+        if decided is None:
+            decided = self._decided[key] = self._first_match(decision_list, facts)
+        return decided
+
+    def _first_match(self, decision_list: str, facts: Facts) -> Decision:
         for decision in self.decisions[decision_list]:
             if decision.matches(facts):
                 return decision

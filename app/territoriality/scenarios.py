@@ -7,17 +7,16 @@ facts come from the ranking engine (`classify_roster`): one engine, two uses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import numpy as np
-
 from app.geography import Geography
 from app.territoriality.locations import LocationInput, LocationNote
-from app.territoriality.patients import NotApplicableReason, Patient, resolve_patient
+from app.territoriality.patients import NotApplicableReason, Patient, PatientLocationError, resolve_patient
 from app.territoriality.policies import Policy, Tier
-from app.territoriality.ranking import Classification, PhysicianInput, classify_roster
+from app.territoriality.ranking import Classification, RosterInput, classify_rosters
+from app.territoriality.roster import Physicians, as_roster
 from app.territoriality.rulings import Aspect, Catalogue, CheckStatus, Facts, MissingFact, Verdict
 
 
@@ -85,7 +84,7 @@ class Scenario:
     information_message_shown: bool
     location_input_offered: bool
     patient_location: LocationInput | None
-    proposals: Mapping[Offer, Sequence[PhysicianInput]] | None  # None: ordering not judged
+    proposals: Mapping[Offer, Physicians] | None  # None: ordering not judged
     policy: Policy
     # whether a physician of the territory was available for an offer at that time; absent: unknown
     territorial_physician_available: Mapping[Offer, bool] = field(default_factory=dict)
@@ -141,7 +140,40 @@ class Evaluation:
 
 
 def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scenario) -> Evaluation:
-    patient = resolve_patient(geography, scenario.patient_location)
+    """The verdict on one scenario; PatientLocationError when the patient's code does not exist."""
+    [evaluation] = evaluate_scenarios(geography, catalogue, [scenario])
+    if isinstance(evaluation, PatientLocationError):
+        raise evaluation
+    return evaluation
+
+
+def evaluate_scenarios(
+    geography: Geography, catalogue: Catalogue, scenarios: Sequence[Scenario]
+) -> list[Evaluation | PatientLocationError]:
+    """Verdicts on many scenarios (an audit's sessions), their proposals classified all at once."""
+    prepared = [_prepare(geography, scenario) for scenario in scenarios]
+    judged = [item for p in prepared if isinstance(p, _Prepared) for item in p.judged.items()]
+    classified = classify_rosters(geography, [(patient, roster, policy) for _, (patient, roster, policy) in judged])
+    classifications = iter(classified)
+    return [p if isinstance(p, PatientLocationError) else _evaluation(catalogue, p, classifications) for p in prepared]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A scenario's facts before its proposals are classified."""
+
+    scenario: Scenario
+    patient: Patient
+    location: LocationFact
+    facts: dict[str, str | bool]
+    judged: dict[Offer, tuple[Patient, RosterInput, Policy]]  # the proposals to classify, in offer order
+
+
+def _prepare(geography: Geography, scenario: Scenario) -> _Prepared | PatientLocationError:
+    try:
+        patient = resolve_patient(geography, scenario.patient_location)
+    except PatientLocationError as error:
+        return error
     location = _location_fact(patient)
     facts: dict[str, str | bool] = {
         "channel": scenario.channel,
@@ -150,14 +182,30 @@ def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scen
         "location_input_offered": scenario.location_input_offered,
         "walk_in_after_appointments": scenario.offers.walk_in_after_appointments,
     }
+    judged = {}
+    if location is LocationFact.GIVEN and scenario.proposals is not None:
+        for offer in scenario.offers.offered():
+            shown = scenario.proposals.get(offer)
+            if shown is not None:
+                judged[offer] = (patient, as_roster(shown), scenario.policy)
+    return _Prepared(scenario, patient, location, facts, judged)
+
+
+def _evaluation(catalogue: Catalogue, prepared: _Prepared, classifications: Iterator[Classification]) -> Evaluation:
+    scenario, facts = prepared.scenario, prepared.facts
     checks = [_check(catalogue, Aspect.INFORMATION_MESSAGE, facts), _check(catalogue, Aspect.LOCATION_INPUT, facts)]
-    warnings = [ScenarioWarning(None, None, note) for note in patient.notes]
+    warnings = [ScenarioWarning(None, None, note) for note in prepared.patient.notes]
     walk_in_exempt = False
     for offer in scenario.offers.offered():
         offer_facts = {**facts, "offer": offer, "walk_in_exempt": offer is Offer.WITHOUT_APPOINTMENT and walk_in_exempt}
-        check, offer_warnings = _ordering_check(geography, catalogue, scenario, patient, offer, offer_facts, location)
+        judged = prepared.judged.get(offer)
+        if judged is None:
+            check = _check(catalogue, Aspect.ORDERING, {**offer_facts, "proposals": ProposalsFact.NOT_GIVEN}, offer)
+        else:
+            classification = next(classifications)
+            check = _ordering_check(catalogue, scenario, offer, offer_facts, judged[1], classification)
+            warnings += [ScenarioWarning(offer, w.physician, w.note) for w in classification.roster_warnings]
         checks.append(check)
-        warnings.extend(offer_warnings)
         if offer is Offer.WITH_APPOINTMENT:
             # FAQ-TLC-2's condition, shown: "un médecin du territoire aura été proposé" among the appointments
             walk_in_exempt = scenario.offers.walk_in_after_appointments and check.territorial_first is True
@@ -206,69 +254,70 @@ def _check(
 
 
 def _ordering_check(
-    geography: Geography,
     catalogue: Catalogue,
     scenario: Scenario,
-    patient: Patient,
     offer: Offer,
     facts: Facts,
-    location: LocationFact,
-) -> tuple[Check, tuple[ScenarioWarning, ...]]:
-    shown = scenario.proposals.get(offer) if scenario.proposals is not None else None
-    if shown is None or location is not LocationFact.GIVEN:
-        return _check(catalogue, Aspect.ORDERING, {**facts, "proposals": ProposalsFact.NOT_GIVEN}, offer), ()
-    classification = classify_roster(geography, patient, shown, scenario.policy)
-    violation = first_order_violation(classification, shown)
-    territorial = scenario.policy.territorial_table[classification.tiers].tolist()
-    shown_facts = _shown_facts(scenario.policy, classification.tiers)
-    uncertain = np.nonzero(classification.tiers != classification.worst_tiers)[0]
+    shown: RosterInput,
+    classification: Classification,
+) -> Check:
+    tiers, worst = classification.tiers.tolist(), classification.worst_tiers.tolist()
+    territorial_table = scenario.policy.territorial_table.tolist()
+    territorial = [territorial_table[t] for t in tiers]
+    shown_facts = _shown_facts(territorial_table, tiers)
+    uncertain = next((i for i, (t, w) in enumerate(zip(tiers, worst, strict=True)) if t != w), None)
     available = scenario.territorial_physician_available.get(offer)
-    check = _check(
+    return _check(
         catalogue,
         Aspect.ORDERING,
         {
             **facts,
             **shown_facts,
             "proposals": ProposalsFact.GIVEN,
-            "departements_certain": shown_facts == _shown_facts(scenario.policy, classification.worst_tiers),
+            "departements_certain": uncertain is None or shown_facts == _shown_facts(territorial_table, worst),
             "available": AvailabilityFact.UNKNOWN if available is None else AVAILABILITY[available],
         },
         offer,
-        violation=violation,
+        violation=first_order_violation(classification, shown),
         territorial_proposed=any(territorial),
         territorial_first=bool(territorial) and territorial[0],
-        uncertain_physician=int(uncertain[0]) if len(uncertain) else None,
+        uncertain_physician=uncertain,
     )
-    return check, tuple(ScenarioWarning(offer, w.physician, w.note) for w in classification.roster_warnings)
 
 
 AVAILABILITY = {True: AvailabilityFact.YES, False: AvailabilityFact.NO}
 
 
-def _shown_facts(policy: Policy, tiers: np.ndarray) -> dict[str, str]:
+def _shown_facts(territorial_table: list[bool], tiers: list[int]) -> dict[str, str]:
     """What the ordering rules look at in the tiers shown, in the order shown."""
-    territorial = policy.territorial_table[tiers]
-    if not territorial.any():
+    territorial = [territorial_table[t] for t in tiers]
+    if not any(territorial):
         where = TerritorialFact.NONE
     else:
         where = TerritorialFact.FIRST if territorial[0] else TerritorialFact.NOT_FIRST
-    misordered = bool(len(tiers) > 1 and (tiers[:-1] > np.minimum.accumulate(tiers[::-1])[::-1][1:]).any())
+    misordered = _first_misordered(tiers) is not None
     return {"territorial": where, "order": OrderFact.VIOLATED if misordered else OrderFact.RESPECTED}
 
 
-def first_order_violation(classification: Classification, shown: Sequence[PhysicianInput]) -> OrderViolation | None:
+def _first_misordered(tiers: list[int]) -> int | None:
+    """The first position shown before one of a strictly better tier (lists are short: plain Python)."""
+    best_after = len(tiers) and max(tiers) + 1
+    worse_than_after = [False] * len(tiers)
+    for position in range(len(tiers) - 1, -1, -1):
+        worse_than_after[position] = tiers[position] > best_after
+        best_after = min(best_after, tiers[position])
+    return next((p for p, worse in enumerate(worse_than_after) if worse), None)
+
+
+def first_order_violation(classification: Classification, shown: RosterInput) -> OrderViolation | None:
     """The first physician shown before one of a strictly better tier, and the first such one after him."""
-    tiers = classification.tiers
-    if len(tiers) < 2:
+    tiers = classification.tiers.tolist()
+    first = _first_misordered(tiers)
+    if first is None:
         return None
-    best_after = np.minimum.accumulate(tiers[::-1])[::-1]  # best tier from each position to the end
-    offending = np.nonzero(tiers[:-1] > best_after[1:])[0]
-    if not len(offending):
-        return None
-    first = int(offending[0])
-    better = first + 1 + int(np.argmax(tiers[first + 1 :] < tiers[first]))
+    better = next(p for p in range(first + 1, len(tiers)) if tiers[p] < tiers[first])
 
     def describe(index: int) -> ShownPhysician:
-        return ShownPhysician(shown[index].id, index + 1, classification.tier(index))
+        return ShownPhysician(shown.ids[index], index + 1, classification.tier(index))
 
     return OrderViolation(describe(first), describe(better))

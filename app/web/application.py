@@ -16,6 +16,7 @@ from app.contract.operations import Reference
 from app.geography import load_geography
 from app.settings import Settings
 from app.territoriality.locations import commune_places
+from app.territoriality.roster import commune_rows
 from app.territoriality.rulings import load_catalogue
 from app.web import endpoints, metrics, sandbox
 from app.web.middleware import (
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         geography = load_geography(settings.geodata_dir)
         commune_places(geography)  # built before the first request, not during it
+        commune_rows(geography)
         app.state.service = endpoints.Service(settings, Reference(geography, load_catalogue()))
         # The geodata are a few hundred thousand objects that live as long as the process: keep the
         # garbage collector from walking them again at every full collection.
