@@ -20,10 +20,10 @@ from typing import IO, Any
 import httpx
 import yaml
 
-from app import __version__
+from app import __version__, resources
 from app.conformance import html
 
-CASES_DIR = Path(__file__).with_name("cases")
+CASES_DIR = resources.package_file("app.conformance", "cases")
 MISSING = object()
 _STEP = re.compile(r"([^.\[\]]+)|\[(\*|\d+)\]")
 
