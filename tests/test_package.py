@@ -173,6 +173,7 @@ def test_serve_answers_readiness_rankings_the_contract_and_the_sandbox(served: s
         assert client.get("/openapi.yaml").content == (ROOT / "openapi.yaml").read_bytes()
         assert client.get("/docs/sandbox.js").status_code == 200
         assert client.get("/docs").status_code == 200
+        assert client.get("/").json()["links"]["docs"] == "/docs"
 
 
 def test_conformance_passes_against_the_installed_server(installed: Installed, served: str) -> None:

@@ -28,6 +28,7 @@ from app.web.problems import EXCEPTION_HANDLERS
 
 OPENAPI_FILE = resources.data_path("openapi.yaml")
 ROUTES = [
+    Route("/", endpoints.index, methods=["GET"]),
     Route("/healthz", endpoints.healthz, methods=["GET"]),
     Route("/readyz", endpoints.readyz, methods=["GET"]),
     Route("/openapi.yaml", endpoints.openapi_document, methods=["GET"]),
