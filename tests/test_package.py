@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app import __version__
 from tests.conformance.test_audit import GOOD, PHONE
 from tests.live_server import ROOT, free_port
 
@@ -126,6 +127,7 @@ def test_the_installed_package_reads_its_files_from_itself(installed: Installed)
     )
     site_packages = str(installed.venv)
     assert all(path.startswith(site_packages) for path in where), where
+    assert installed.command("--version").stdout == f"territorialite {__version__}\n"
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +182,9 @@ def test_conformance_passes_against_the_installed_server(installed: Installed, s
     report = installed.far / "conformance"
     done = installed.command("conformance", "--base-url", served, "--api-key", KEY, "--report", str(report))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert json.loads((report / "conformance.json").read_text(encoding="utf-8"))["failed"] == 0
+    evidence = json.loads((report / "conformance.json").read_text(encoding="utf-8"))["evidence"]
+    assert evidence["inputs"][0]["path"].startswith(str(installed.venv))
+    assert evidence["deployment"]["described"] is True
 
 
 def test_audit_writes_its_reports_from_the_installed_package(installed: Installed) -> None:
@@ -192,3 +196,4 @@ def test_audit_writes_its_reports_from_the_installed_package(installed: Installe
     assert {p.name for p in report.iterdir()} == {"summary.json", "failing_sessions.csv", "report.html"}
     summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
     assert summary["verdicts"]["compliant"] == 1
+    assert summary["evidence"]["inputs"][1]["path"].startswith(str(installed.venv))
