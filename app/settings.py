@@ -73,3 +73,19 @@ def _integer(raw: str | None, name: str, default: int, low: int, high: int) -> i
 
 def _words(raw: str | None) -> tuple[str, ...]:
     return tuple(word.strip() for word in (raw or "").split(",") if word.strip())
+
+
+# What each setting does, for `territorialite serve --help`, which lists every field of Settings with
+# its variable (PREFIX + the field's name in capitals) and its default.
+DESCRIPTIONS: dict[str, str] = {
+    "host": "address to listen on (0.0.0.0: every interface)",
+    "port": "TCP port to listen on",
+    "workers": "worker processes (1 to 64)",
+    "log_level": "one of " + ", ".join(LOG_LEVELS),
+    "max_body_bytes": "largest request body accepted; a bigger one is a 413",
+    "cors_origins": "comma-separated origins a browser may call from (none: no CORS header)",
+    "api_keys": "comma-separated keys, one of which /v1/ requests must carry in X-API-Key (none: open)",
+    "geodata_dir": "folder of the geodata loaded at start-up (also read by `territorialite audit`)",
+    "keep_alive_seconds": "how long an idle connection stays open",
+    "graceful_shutdown_seconds": "how long requests in flight may finish after SIGTERM",
+}

@@ -181,6 +181,15 @@ def bench_audit() -> None:
           f"{r['peak_rss_mb']:.0f}"] for r in rows],
     )  # fmt: skip
     print(f"  peak memory ratio 100k / 20k sessions: {rows[1]['peak_rss_mb'] / rows[0]['peak_rss_mb']:.2f}")
+    ids = [audit.seen_ids_memory(n) for n in (100_000, 1_000_000)]
+    print_table(
+        "Remembering session ids to find repeats (peak traced MB, seconds): SeenIds (8-byte digests, sorted"
+        " array) vs a set of the same digests as ints vs a set of the id strings",
+        ["ids", "SeenIds MB", "s", "digest set MB", "s", "string set MB", "s", "digest set / SeenIds MB"],
+        [[r["ids"], f"{r['seen_ids_mb']:.1f}", f"{r['seen_ids_s']:.2f}", f"{r['digest_set_mb']:.1f}",
+          f"{r['digest_set_s']:.2f}", f"{r['string_set_mb']:.1f}", f"{r['string_set_s']:.2f}",
+          f"{r['digest_set_mb'] / r['seen_ids_mb']:.1f}x"] for r in ids],
+    )  # fmt: skip
 
 
 def main() -> None:

@@ -3,7 +3,8 @@ location input and order, with the verdict and the rulings cited.
 
 docs/decision-table.csv is the reviewed table; docs/decision-table.md is rendered from it; the
 tests send every row to a live server and compare. After a change of rulings.yaml, regenerate the
-CSV with `python -m app.conformance.decision_table propose`, review the diff, then `render`.
+CSV with `python -m app.conformance.decision_table propose`, review the diff, then `render` (from
+the repository's top, or with --docs: both files belong to the repository, not to the package).
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-TABLE_CSV = DOCS / "decision-table.csv"
-TABLE_MD = DOCS / "decision-table.md"
+TABLE_CSV = "decision-table.csv"  # in the repository's docs/
+TABLE_MD = "decision-table.md"
 
 CHANNELS = ("video", "phone_to_video", "phone")
 OFFERS: Mapping[str, dict[str, bool]] = {
@@ -93,12 +93,12 @@ def outcome_of(response: Mapping[str, Any]) -> dict[str, str]:
     return cells
 
 
-def read_table(path: Path = TABLE_CSV) -> list[dict[str, str]]:
+def read_table(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
-def write_table(rows: list[dict[str, str]], path: Path = TABLE_CSV) -> None:
+def write_table(rows: list[dict[str, str]], path: Path) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=[*INPUT_COLUMNS, *OUTPUT_COLUMNS], lineterminator="\n")
     writer.writeheader()
@@ -145,10 +145,11 @@ def propose() -> list[dict[str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["propose", "render"])
-    action = parser.parse_args().action
-    if action == "propose":
-        write_table(propose())
-    TABLE_MD.write_text(render_markdown(read_table()), encoding="utf-8")
+    parser.add_argument("--docs", type=Path, default=Path("docs"), help="the repository's docs/ (default: ./docs)")
+    args = parser.parse_args()
+    if args.action == "propose":
+        write_table(propose(), args.docs / TABLE_CSV)
+    (args.docs / TABLE_MD).write_text(render_markdown(read_table(args.docs / TABLE_CSV)), encoding="utf-8")
 
 
 if __name__ == "__main__":

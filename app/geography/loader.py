@@ -11,11 +11,12 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from app import resources
 from app.geography.locator import CommunePoints, PointLocator
 from app.geography.model import Commune, Departement, Point, PostalCode, Region
 from app.geography.resolver import Geography, SearchRadius
 
-DEFAULT_GEODATA_DIR = Path(__file__).resolve().parent.parent.parent / "geodata"
+DEFAULT_GEODATA_DIR = resources.data_path("geodata")
 
 
 def load_geography(directory: Path = DEFAULT_GEODATA_DIR) -> Geography:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-MESSAGE_FILE = Path(__file__).with_name("etht01_message.txt")
+from app import resources
+
+MESSAGE_FILE = resources.package_file("app.territoriality", "etht01_message.txt")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,9 @@ from typing import Any
 
 import yaml
 
-CATALOGUE_FILE = Path(__file__).with_name("rulings.yaml")
+from app import resources
+
+CATALOGUE_FILE = resources.package_file("app.territoriality", "rulings.yaml")
 Facts = Mapping[str, str | bool]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
+from app import resources
 from app.contract.operations import Reference
 from app.geography import load_geography
 from app.settings import Settings
@@ -27,8 +27,9 @@ from app.web.middleware import (
 )
 from app.web.problems import EXCEPTION_HANDLERS
 
-OPENAPI_FILE = Path(__file__).resolve().parent.parent.parent / "openapi.yaml"
+OPENAPI_FILE = resources.data_path("openapi.yaml")
 ROUTES = [
+    Route("/", endpoints.index, methods=["GET"]),
     Route("/healthz", endpoints.healthz, methods=["GET"]),
     Route("/readyz", endpoints.readyz, methods=["GET"]),
     Route("/openapi.yaml", endpoints.openapi_document, methods=["GET"]),

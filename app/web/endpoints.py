@@ -31,6 +31,11 @@ def service_of(request: Request) -> Service:
     return request.app.state.service
 
 
+async def index(request: Request) -> Response:
+    links = {"docs": "/docs", "openapi": "/openapi.yaml", "health": "/healthz"}
+    return json_response({"name": "territorialite", "version": __version__, "links": links})
+
+
 async def healthz(request: Request) -> Response:
     return json_response({"status": "ok", "version": __version__})
 

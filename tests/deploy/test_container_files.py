@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.web.problems import PROBLEM_TYPES, TYPE_PREFIX
+from app.contract.problems import PROBLEM_TYPES, TYPE_PREFIX
 from tests.live_server import ROOT
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.conformance.decision_table import TABLE_MD, outcome_of, read_table, render_markdown, request_for
+from app.conformance.decision_table import TABLE_CSV, TABLE_MD, outcome_of, read_table, render_markdown, request_for
+from tests.live_server import ROOT
 
-TABLE = read_table()
+TABLE = read_table(ROOT / "docs" / TABLE_CSV)
 MARSEILLE = {"id": "dr-marseille", "location": {"commune": "13055"}}
 PARIS = {"id": "dr-paris", "location": {"commune": "75056"}}
 
@@ -40,7 +41,7 @@ def test_the_table_covers_every_combination() -> None:
 
 
 def test_the_documented_table_is_rendered_from_the_data() -> None:
-    assert TABLE_MD.read_text(encoding="utf-8") == render_markdown(TABLE)
+    assert (ROOT / "docs" / TABLE_MD).read_text(encoding="utf-8") == render_markdown(TABLE)
 
 
 @pytest.mark.parametrize("row", TABLE, ids=lambda r: "-".join(r[c] for c in list(r)[:6]))
