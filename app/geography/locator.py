@@ -63,28 +63,38 @@ class PointLocator:
             return []
         lats = np.array([p.lat for p in points])
         lons = np.array([p.lon for p in points])
+        communes, near_coast = self.communes_at(lats, lons, excluded_commune)
+        return [self._location(int(communes[i]), bool(near_coast[i])) for i in range(len(points))]
+
+    def communes_at(
+        self, lats: NDArray[np.float64], lons: NDArray[np.float64], excluded_commune: int | None = None
+    ) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+        """The rule on arrays: for each point, the index of the commune point that places it (-1:
+        outside France), and whether it lies at sea near the coast."""
         here = shapely.points(lons, lats)
         abroad = shapely.intersects(self._foreign, here)
         on_land = ~abroad & shapely.intersects(self._france, here)
-        near_coast = np.zeros(len(points), dtype=bool)
+        near_coast = np.zeros(len(lats), dtype=bool)
         at_sea = np.flatnonzero(~abroad & ~on_land)
         if len(at_sea):
             near_coast[at_sea] = self._nearest_land_is_french(here[at_sea], lats[at_sea])
         in_france = np.flatnonzero(on_land | near_coast)
-        communes = np.full(len(points), -1, dtype=np.intp)
+        communes = np.full(len(lats), -1, dtype=np.intp)
         if excluded_commune is None:
             communes[in_france] = self._nearest_communes(here[in_france], lats[in_france], lons[in_france])
         else:
-            for i in in_france:
-                communes[i] = self.nearest_commune(points[int(i)], exclude=excluded_commune)
-        return [self._location(int(communes[i]), bool(near_coast[i])) for i in range(len(points))]
+            for i in in_france.tolist():
+                communes[i] = self.nearest_commune(Point(float(lats[i]), float(lons[i])), exclude=excluded_commune)
+        return communes, near_coast
 
     def _nearest_land_is_french(self, here: NDArray[np.object_], lats: NDArray[np.float64]) -> NDArray[np.bool_]:
         """For points at sea: is French land within the offshore limit, and nearer than foreign land?"""
         # A degree of longitude is the short side: the limit in degrees errs on the generous side.
         limit = OFFSHORE_LIMIT_KM / (KM_PER_DEGREE * np.maximum(np.cos(np.radians(lats)), 0.01))
         french = shapely.dwithin(self._france, here, limit)
+        # nearer to French land than to foreign land: a question only where foreign land is near too
         candidates = np.flatnonzero(french)
+        candidates = candidates[shapely.dwithin(self._foreign, here[candidates], limit[candidates])]
         if len(candidates):
             to_france = shapely.distance(self._france, here[candidates])
             to_foreign = shapely.distance(self._foreign, here[candidates])

@@ -162,7 +162,10 @@ def resolve_roster(geography: Geography, roster: RosterInput) -> ResolvedRoster:
     lons = np.where(by_row, table.lon[rows], np.nan)
     located = by_row.copy()
     warnings = [(int(i), note) for i in np.flatnonzero(by_row & table.has_notes[rows]) for note in table.notes[rows[i]]]
-    others = np.flatnonzero(~by_row).tolist()
+    by_point = _coordinates_only(roster) & ~by_row
+    if by_point.any():
+        _locate_in_bulk(geography, roster, np.flatnonzero(by_point), departements, lats, lons, located, warnings)
+    others = np.flatnonzero(~by_row & ~by_point).tolist()
     several: dict[int, tuple[int, ...]] = {}
     if others:
         places = _resolve_others(geography, roster, others)
@@ -182,6 +185,46 @@ def resolve_roster(geography: Geography, roster: RosterInput) -> ResolvedRoster:
     return ResolvedRoster(
         departements, located, lats, lons, several, tuple(RosterWarning(i, note) for i, note in warnings)
     )
+
+
+def _coordinates_only(roster: RosterInput) -> NDArray[np.bool_]:
+    if not any(roster.coordinates):
+        return np.zeros(len(roster), dtype=bool)
+    return np.array(
+        [c is None and p is None and point is not None
+         for c, p, point in zip(roster.communes, roster.postal_codes, roster.coordinates, strict=True)],
+        dtype=bool,
+    )  # fmt: skip
+
+
+def _locate_in_bulk(
+    geography: Geography,
+    roster: RosterInput,
+    indices: NDArray[np.intp],
+    departements: NDArray[np.intp],
+    lats: NDArray[np.float64],
+    lons: NDArray[np.float64],
+    located: NDArray[np.bool_],
+    warnings: list[tuple[int, LocationNote]],
+) -> None:
+    """Physicians given by coordinates alone, placed as `resolve_location` places them (the locator's
+    nearest commune point decides the département), on arrays: no object per physician."""
+    points = [roster.coordinates[i] for i in indices.tolist()]
+    lats[indices] = [p.lat for p in points if p is not None]
+    lons[indices] = [p.lon for p in points if p is not None]
+    communes, _ = geography.locator.communes_at(lats[indices], lons[indices])
+    departements[indices] = np.where(communes >= 0, commune_point_numbers(geography)[communes], departements[indices])
+    located[indices] = True
+    detail = "the physician's coordinates lie outside France"
+    abroad = LocationNote(LocationField.COORDINATES, "physician_outside_france", detail)
+    warnings.extend((int(i), abroad) for i in indices[communes < 0])
+
+
+@cache
+def commune_point_numbers(geography: Geography) -> NDArray[np.intp]:
+    """The département number of each of the locator's commune points."""
+    numbers = departement_numbers(geography)
+    return np.array([numbers.number[d] for d in geography.locator.communes.departements], dtype=np.intp)
 
 
 def _resolve_others(geography: Geography, roster: RosterInput, indices: list[int]) -> list[Place | Unresolved]:
