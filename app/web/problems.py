@@ -26,6 +26,12 @@ class FieldError:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class ParameterError:
+    parameter: str  # name of a query-string parameter
+    detail: str
+
+
 @dataclass
 class ProblemError(Exception):
     """A request the service refuses. `kind` is a key of PROBLEM_TYPES."""
@@ -34,6 +40,7 @@ class ProblemError(Exception):
     detail: str
     errors: list[FieldError] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    parameters: list[ParameterError] = field(default_factory=list)
 
 
 # kind -> (status, title). The type URI is TYPE_PREFIX + kind; openapi.yaml lists the same kinds.
@@ -88,8 +95,10 @@ def problem_response(problem: ProblemError, instance: str | None = None) -> Resp
     }
     if instance:
         body["instance"] = instance
-    if problem.errors:
-        body["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in problem.errors]
+    if problem.errors or problem.parameters:
+        body["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in problem.errors] + [
+            {"parameter": e.parameter, "detail": e.detail} for e in problem.parameters
+        ]
     return Response(pydantic_core.to_json(body), status_code=status, media_type=PROBLEM_JSON, headers=problem.headers)
 
 
