@@ -16,7 +16,7 @@ from app.geography.search import CommuneIndex
 from app.settings import Settings
 from app.territoriality.locations import commune_places
 from app.territoriality.rulings import load_catalogue
-from app.web import communes, endpoints, metrics, sandbox
+from app.web import communes, demo, endpoints, metrics, sandbox
 from app.web.middleware import (
     AccessLogMiddleware,
     ApiKeyMiddleware,
@@ -38,6 +38,7 @@ ROUTES = [
     Route("/v1/communes", communes.search_communes, methods=["GET"]),
     Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
     *sandbox.ROUTES,
+    *demo.ROUTES,
 ]
 
 
