@@ -194,24 +194,21 @@ class CommuneIndex:
         return cls(geography, read_old_names(directory / OLD_NAMES_FILE))
 
     def _build_names(self, old_names: list[OldName]) -> None:
+        """Entries: one per commune first (its name; an arrondissement's city name), by commune
+        rank, so that their rank is the commune's id; then old names, by commune rank and name."""
         communes = self.geography.communes
         merged_into = {o.current_code for o in old_names}
         ids = {c.code: i for i, c in enumerate(self._communes) if c.code in merged_into}
-        entries = [(False, i, c.name, MatchKind.NAME, c.name) for i, c in enumerate(self._communes) if not c.parent]
-        entries += [
-            (False, i, c.name, MatchKind.ARRONDISSEMENT, communes[c.parent].name)
-            for i, c in enumerate(self._communes)
-            if c.parent in communes
-        ]
-        entries += [(True, ids[o.current_code], o.name, MatchKind.OLD_NAME, o.name) for o in old_names]
-        entries.sort()  # (old name?, commune id, text, kind, name matched): rank order
-        self._entry_commune = np.array([e[1] for e in entries], dtype=np.int32)
-        self._entry_text = [e[2] for e in entries]
-        self._entry_kind = [e[3] for e in entries]
+        old = sorted((ids[o.current_code], o.name) for o in old_names)
+        self._entry_commune = np.array(list(range(len(self._communes))) + [i for i, _ in old], dtype=np.int32)
+        self._entry_text = [c.name for c in self._communes] + [name for _, name in old]
+        self._entry_kind = [MatchKind.ARRONDISSEMENT if c.parent else MatchKind.NAME for c in self._communes]
+        self._entry_kind += [MatchKind.OLD_NAME] * len(old)
+        matched = [communes[c.parent].name if c.parent else c.name for c in self._communes] + [n for _, n in old]
         keys: list[bytes] = []
         key_ranks: list[int] = []
         vocabulary: set[str] = set()
-        for rank, words in enumerate(name_words_of([e[4] for e in entries])):
+        for rank, words in enumerate(name_words_of(matched)):
             vocabulary.update([w for w in words if len(w) >= TYPO_MIN_LETTERS - 1])
             for key in keys_of(words):
                 keys.append(key.encode("ascii"))
