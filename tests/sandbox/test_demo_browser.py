@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 from tests.live_server import LiveServer
-from tests.sandbox.test_sandbox_browser import ARTIFACTS
+from tests.sandbox.test_sandbox_browser import ARTIFACTS, playwright_api
 from tests.sandbox.test_sandbox_browser import browser as browser  # the module's Chromium fixture
 
 pytestmark = pytest.mark.browser
+expect = playwright_api.expect
 LOCATION_LABEL = "Votre commune ou votre code postal"
 
 
@@ -64,9 +65,10 @@ def test_keyboard_only_booking_ranks_territorial_first_and_is_compliant(watched:
     assert combobox.evaluate("element => element === document.activeElement")
     page.keyboard.type("st paul les dur", delay=30)
     options = page.get_by_role("listbox", name="Communes proposées").get_by_role("option")
-    options.first.wait_for(timeout=15_000)
+    # the list follows the typing: wait for the answer to the whole text, not to a part of it
+    expect(options.first).to_contain_text("Saint-Paul-lès-Durance (13)", timeout=15_000)
+    expect(options).to_have_count(1)
     assert combobox.get_attribute("aria-expanded") == "true"
-    assert "Saint-Paul-lès-Durance (13)" in options.first.inner_text()
     page.locator("#commune-status").filter(has_text="proposée").wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-location.png"))
@@ -123,7 +125,7 @@ def test_homonyms_show_their_departement_and_escape_closes_then_clears(watched: 
     page.keyboard.press("Tab")
     page.keyboard.type("saint deni", delay=30)
     options = page.get_by_role("option")
-    options.first.wait_for(timeout=15_000)
+    expect(options.nth(1)).to_contain_text("Saint-Denis (93)", timeout=15_000)
     labels = options.all_inner_texts()
     assert labels[0].startswith("Saint-Denis (974) · La Réunion")
     assert labels[1].startswith("Saint-Denis (93) · Seine-Saint-Denis")
