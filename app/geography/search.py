@@ -103,8 +103,9 @@ def fold(text: str) -> list[str]:
 
 
 def name_words_of(names: list[str]) -> list[tuple[str, ...]]:
-    """`name_words` of many names at once: one pass of folding over all of them (start-up time)."""
-    lines = _ascii("\n".join(names)).split("\n")
+    """`name_words` of many names: folded a thousand at a time, much faster than one by one, and
+    small enough for the temporary strings to leave no lasting memory."""
+    lines = [line for at in range(0, len(names), 1000) for line in _ascii("\n".join(names[at : at + 1000])).split("\n")]
     return [tuple([_SAME_WORD.get(w, w) for w in _WORD.findall(line)]) for line in lines]
 
 
@@ -397,9 +398,10 @@ def _smallest(ranks: np.ndarray, count: int) -> np.ndarray:
 
 
 def _hashes(strings: Iterable[str]) -> np.ndarray:
-    """Sorted hashes of strings: a compact set. A collision (odds about 1e-14 a look-up) would at
-    worst try a correction that finds nothing, or skip one."""
-    return np.unique(np.fromiter((hash(s) for s in strings), dtype=np.int64))
+    """Sorted distinct hashes of strings: a compact set. A collision (odds about 1e-14 a look-up)
+    would at worst try a correction that finds nothing, or skip one."""
+    hashes = np.sort(np.fromiter((hash(s) for s in strings), dtype=np.int64))
+    return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]
 
 
 def _known(candidates: list[str], hashes: np.ndarray) -> list[str]:
