@@ -295,6 +295,8 @@ class CommuneIndex:
 
     def _by_name(self, keys: list[str], numbers: tuple[str, ...], limit: int, typo: bool) -> list[CommuneHit]:
         """Names that are a key, then names a key begins; narrowed by the numbers; by rank."""
+        if not keys:
+            return []
         whole, begun = self._matching(keys)
         if numbers:
             ranks = np.concatenate((whole, begun))
