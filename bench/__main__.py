@@ -10,7 +10,7 @@ import statistics
 import time
 
 from app.geography import load_geography
-from bench import audit, core
+from bench import audit, core, search
 from bench.load import wrk_post
 from bench.servers import floor_app, rss_mb, service
 
@@ -192,9 +192,13 @@ def bench_audit() -> None:
     )  # fmt: skip
 
 
+def bench_search() -> None:
+    search.report(print_table)
+
+
 def main() -> None:
     print(f"Territorialité benchmarks, {time.strftime('%Y-%m-%d')}, {machine()}")
-    for part in (bench_core, bench_start, bench_http, bench_audit):
+    for part in (bench_core, bench_search, bench_start, bench_http, bench_audit):
         part()
 
 

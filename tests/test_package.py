@@ -175,6 +175,9 @@ def test_serve_answers_readiness_rankings_the_contract_and_the_sandbox(served: s
         assert client.get("/openapi.yaml").content == (ROOT / "openapi.yaml").read_bytes()
         assert client.get("/docs/sandbox.js").status_code == 200
         assert client.get("/docs").status_code == 200
+        for page in ("/demo", "/demo/demo.js", "/demo/demo.css"):  # the reference booking page
+            assert client.get(page).status_code == 200, page
+        assert client.get("/v1/communes", params={"q": "annecy"}).json()["communes"][0]["code"] == "74010"
         assert client.get("/").json()["links"]["docs"] == "/docs"
 
 

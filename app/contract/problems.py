@@ -37,6 +37,12 @@ class FieldError:
         return FieldError(prefix + self.pointer, self.detail)
 
 
+@dataclass(frozen=True, slots=True)
+class ParameterError:
+    parameter: str  # name of a query-string parameter
+    detail: str
+
+
 @dataclass
 class ProblemError(Exception):
     """A request the service refuses. `kind` is a key of PROBLEM_TYPES."""
@@ -45,6 +51,7 @@ class ProblemError(Exception):
     detail: str
     errors: list[FieldError] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    parameters: list[ParameterError] = field(default_factory=list)  # query-string parameters at fault
 
     @property
     def status(self) -> int:
@@ -58,6 +65,11 @@ class ProblemError(Exception):
             body["instance"] = instance
         if self.errors:
             body["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in self.errors]
+        if self.parameters:
+            body["errors"] = [
+                *body.get("errors", []),  # type: ignore[misc]
+                *({"parameter": e.parameter, "detail": e.detail} for e in self.parameters),
+            ]
         return body
 
 

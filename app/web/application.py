@@ -14,11 +14,12 @@ from starlette.routing import Route
 from app import resources
 from app.contract.operations import Reference
 from app.geography import load_geography
+from app.geography.search import CommuneIndex
 from app.settings import Settings
 from app.territoriality.locations import commune_places
 from app.territoriality.roster import commune_rows
 from app.territoriality.rulings import load_catalogue
-from app.web import endpoints, metrics, sandbox
+from app.web import communes, demo, endpoints, metrics, sandbox
 from app.web.middleware import (
     AccessLogMiddleware,
     ApiKeyMiddleware,
@@ -39,8 +40,10 @@ ROUTES = [
     Route("/v1/rulings", endpoints.list_rulings, methods=["GET"]),
     Route("/v1/scenario-evaluations", endpoints.create_scenario_evaluation, methods=["POST"]),
     Route("/v1/audits", endpoints.create_audit, methods=["POST"]),
+    Route("/v1/communes", communes.search_communes, methods=["GET"]),
     Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
     *sandbox.ROUTES,
+    *demo.ROUTES,
 ]
 
 
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         geography = load_geography(settings.geodata_dir)
         commune_places(geography)  # built before the first request, not during it
         commune_rows(geography)
+        app.state.commune_index = CommuneIndex.from_geodata(geography, settings.geodata_dir)
         app.state.service = endpoints.Service(settings, Reference(geography, load_catalogue()))
         # The geodata are a few hundred thousand objects that live as long as the process: keep the
         # garbage collector from walking them again at every full collection.
