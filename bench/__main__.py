@@ -11,6 +11,7 @@ import time
 
 from app.geography import load_geography
 from bench import audit, core
+from bench.fhir import bench_fhir
 from bench.load import wrk_post
 from bench.servers import floor_app, rss_mb, service
 
@@ -120,7 +121,7 @@ def bench_audit() -> None:
 
 def main() -> None:
     print(f"Territorialité benchmarks, {time.strftime('%Y-%m-%d')}, {machine()}")
-    for part in (bench_core, bench_start, bench_http, bench_audit):
+    for part in (bench_core, bench_start, bench_http, bench_fhir, bench_audit):
         part()
 
 

@@ -47,18 +47,18 @@ def rank_bundle(geography: Geography, body: bytes) -> FhirAnswer:
 
 
 def parse(body: bytes) -> tuple[dict[str, Any], FhirRankingRequest]:
-    """The body as JSON (kept: the `bundle` format returns its resources untouched) and as the model."""
+    """The request as the model and, for the `bundle` format only, as plain JSON (that format returns
+    the resources as they were sent, unknown elements included)."""
     try:
-        raw = pydantic_core.from_json(body)
-    except ValueError as error:
-        raise ProblemError("malformed-json", f"Invalid JSON: {error}") from error
-    try:
-        return raw, FhirRankingRequest.model_validate(raw)
+        request = FhirRankingRequest.model_validate_json(body)
     except ValidationError as error:
         raise _invalid(error) from error
+    return (pydantic_core.from_json(body) if request.format == "bundle" else {}), request
 
 
 def _invalid(error: ValidationError) -> ProblemError:
+    if any(e["type"] == "json_invalid" for e in error.errors()):
+        return ProblemError("malformed-json", error.errors()[0]["msg"])
     errors = [
         FieldError(
             pointer(*(step for step in e["loc"] if step not in UNION_TAGS)),

@@ -48,9 +48,9 @@ from app.territoriality.locations import LocationField, LocationInput
 Path = tuple[str | int, ...]  # a path into the request body; presenters make it a JSON pointer
 
 # Identifier systems (IG examples PP19DP-Practitioner, PP19DP-Organization-EG-CH; API documentation).
-IDNAT_PS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
+IDNAT_PS_SYSTEMS = frozenset({"urn:oid:1.2.250.1.71.4.2.1"})
 RPPS_SYSTEMS = frozenset({"https://rpps.esante.gouv.fr", "http://rpps.fr"})
-IDNAT_STRUCT_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
+IDNAT_STRUCT_SYSTEMS = frozenset({"urn:oid:1.2.250.1.71.4.2.2"})
 
 # A role with no practice site to read is handed to the one engine with a commune code that cannot
 # exist (there is no département 00): the engine ranks it last as `unlocated`, and its warning is
@@ -336,25 +336,19 @@ def _geolocation(address: Address, at: Path) -> tuple[Point, Path] | None:
     return None
 
 
-def _identifier(identifiers: list[Identifier], systems: frozenset[str], type_code: str) -> str | None:
-    for identifier in identifiers:
-        codes = {c.code for c in identifier.type.coding} if identifier.type else set()
-        if identifier.value and (identifier.system in systems or type_code in codes):
-            return identifier.value
-    return None
+def _identifier(identifiers: list[Identifier], systems: frozenset[str]) -> str | None:
+    return next((i.value for i in identifiers if i.value and i.system in systems), None)
 
 
 def _practitioner(resource: Resource) -> PractitionerSummary:
     assert isinstance(resource, Practitioner)
     return PractitionerSummary(
         resource.id,
-        rpps=_identifier(resource.identifier, RPPS_SYSTEMS, "RPPS"),
-        idnat_ps=_identifier(resource.identifier, frozenset({IDNAT_PS_SYSTEM}), "IDNPS"),
+        rpps=_identifier(resource.identifier, RPPS_SYSTEMS),
+        idnat_ps=_identifier(resource.identifier, IDNAT_PS_SYSTEMS),
     )
 
 
 def _organization(resource: Resource) -> OrganizationSummary:
     assert isinstance(resource, Organization)
-    return OrganizationSummary(
-        resource.id, resource.name, _identifier(resource.identifier, frozenset({IDNAT_STRUCT_SYSTEM}), "IDNST")
-    )
+    return OrganizationSummary(resource.id, resource.name, _identifier(resource.identifier, IDNAT_STRUCT_SYSTEMS))
