@@ -507,3 +507,32 @@ def test_fhirpath_of_a_pointer() -> None:
     assert fhirpath(("bundle", "entry", 7, "resource", "contained", 0, "address", 1, "city"), 2) == (
         "Bundle.entry[2].resource.contained[0].address[1].city"
     )
+
+
+def test_the_http_spelling_of_fr_core_s_insee_extension_is_read(geography: Geography) -> None:
+    old_spelling = {"url": INSEE.replace("https://", "http://"), "valueCoding": {"code": "13055"}}
+    bundle = searchset(role("a", "Organization/o"), organization("o", {"extension": [old_spelling]}))
+    assert ranked(geography, bundle, {"commune": "13055"})["ranking"][0]["departement"] == "13"
+
+
+def test_openapi_states_the_code_s_limits() -> None:
+    import yaml
+
+    from app.contract.limits import MAX_FHIR_ENTRIES, MAX_PHYSICIANS
+
+    schemas = yaml.safe_load((Path(__file__).parents[2] / "openapi.yaml").read_text(encoding="utf-8"))["components"][
+        "schemas"
+    ]
+    assert schemas["FhirSearchsetBundle"]["properties"]["entry"]["maxItems"] == MAX_FHIR_ENTRIES
+    assert schemas["FhirRankingRequest"]["properties"]["limit"]["anyOf"][0]["maximum"] == MAX_PHYSICIANS
+    codes = set(schemas["FhirWarning"]["properties"]["code"]["enum"])
+    assert codes == {
+        "physician_unlocated",
+        "physician_outside_france",
+        "inconsistent_location",
+        "old_commune_code",
+        "reference_unresolved",
+        "unknown_insee_code",
+        "unknown_postal_code",
+        "ambiguous_postal_code",
+    }
