@@ -57,9 +57,24 @@ IDNAT_STRUCT_SYSTEMS = frozenset({"urn:oid:1.2.250.1.71.4.2.2"})
 # replaced by one naming what is missing.
 NOWHERE = LocationInput(commune="00000")
 
-_HISTORY = re.compile(r"/_history/[^/]*$")
-_RELATIVE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})$")
-_RESTFUL = re.compile(r"^(?P<base>https?://.+)/[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(?:/_history/[^/]*)?$")
+_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def _type_and_id(reference: str) -> tuple[str, str] | None:
+    """'Organization/123' -> ('Organization', '123'); None when the text is not of that form."""
+    kind, _, identifier = reference.partition("/")
+    return (kind, identifier) if _TYPE.fullmatch(kind) and _ID.fullmatch(identifier) else None
+
+
+def _restful_base(full_url: str | None) -> str | None:
+    """'https://host/fhir/v2/PractitionerRole/1' -> 'https://host/fhir/v2'; None for a urn or no fullUrl.
+    String splits, not a backtracking pattern: the text is the client's."""
+    if not full_url or not full_url.startswith(("https://", "http://")):
+        return None
+    base, _, tail = full_url.partition("/_history/")[0].rpartition("/")
+    base, _, kind = base.rpartition("/")
+    return base if _TYPE.fullmatch(kind) and _ID.fullmatch(tail) and "://" in base else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +110,6 @@ class Candidate:
     sources: Mapping[LocationField, Path]  # the element each field of `location` was read from
     site: Path | None  # the address (or Location) the role was located by
     notes: tuple[RoleNote, ...]
-
-    @property
-    def has_site(self) -> bool:
-        return self.site is not None
 
     @property
     def path(self) -> Path:
@@ -139,14 +150,14 @@ class BundleIndex:
                 if resource.id == reference[1:]:
                     return Found(resource, (*at, "contained", position))
             return "no contained resource has this id"
-        target = _HISTORY.sub("", reference)  # the version of a versioned reference is not checked
-        relative = _RELATIVE.match(target)
+        target = reference.partition("/_history/")[0]  # the version of a versioned reference is not checked
+        relative = _type_and_id(target)
         if relative is None:
             return self.by_url.get(target) or "no entry of the bundle has this fullUrl"
-        restful = _RESTFUL.match(holder.fullUrl or "")
-        if restful and (found := self.by_url.get(f"{restful['base']}/{target}")):
+        base = _restful_base(holder.fullUrl)
+        if base and (found := self.by_url.get(f"{base}/{target}")):
             return found
-        matches = self.by_type_id.get((relative["type"], relative["id"]), [])
+        matches = self.by_type_id.get(relative, [])
         if len(matches) == 1:
             return matches[0]
         if matches:
@@ -188,6 +199,12 @@ class _Reader:
         return found
 
 
+_NO_SITE = (
+    "no practice site gives an INSEE code, a postal code or coordinates (the role's Locations, then its "
+    "Organization's addresses); ranked last as unlocated"
+)
+
+
 def _candidate(geography: Geography, index: BundleIndex, entry: BundleEntry, position: int) -> Candidate:
     role = entry.resource
     assert isinstance(role, PractitionerRole)
@@ -209,12 +226,6 @@ def _candidate(geography: Geography, index: BundleIndex, entry: BundleEntry, pos
         site=reading.site if reading else None,
         notes=tuple(reader.notes + (reading.notes if reading else [])),
     )
-
-
-_NO_SITE = (
-    "no practice site gives an INSEE code, a postal code or coordinates (the role's Locations, then its "
-    "Organization's addresses); ranked last as unlocated"
-)
 
 
 @dataclass(frozen=True)
