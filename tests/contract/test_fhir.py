@@ -536,3 +536,17 @@ def test_openapi_states_the_code_s_limits() -> None:
         "unknown_postal_code",
         "ambiguous_postal_code",
     }
+
+
+def test_a_type_and_id_held_by_two_entries_is_ambiguous(geography: Geography) -> None:
+    """Two servers may hold Organization/o (different fullUrls): a bare 'Organization/o' names neither."""
+    bundle = searchset(
+        role("a", "Organization/o"),
+        organization("o", {"postalCode": "75001"}, full_url="https://one.example/fhir/Organization/o"),
+        organization("o", {"postalCode": "13001"}, full_url="https://two.example/fhir/Organization/o"),
+    )
+    warning = ranked(geography, bundle, {"commune": "75056"})["warnings"][0]
+    assert (warning["code"], warning["detail"]) == (
+        "reference_unresolved",
+        "'Organization/o' points nowhere: several entries of the bundle are Organization/o",
+    )

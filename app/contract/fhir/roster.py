@@ -42,7 +42,7 @@ from app.contract.fhir.models import (
 from app.contract.fhir.names import name_key
 from app.contract.limits import MAX_PHYSICIANS
 from app.contract.problems import FieldError, ProblemError, invalid_fields, pointer
-from app.geography import Geography, NotFound, Point
+from app.geography import CommuneMatch, Geography, NotFound, Point
 from app.territoriality.locations import LocationField, LocationInput
 
 Path = tuple[str | int, ...]  # a path into the request body; presenters make it a JSON pointer
@@ -127,7 +127,8 @@ class BundleIndex:
 
     def __init__(self, bundle: Bundle) -> None:
         self.by_url: dict[str, Found] = {}
-        self.by_type_id: dict[tuple[str, str], list[Found]] = {}
+        self.by_type_id: dict[tuple[str, str], Found] = {}
+        self.ambiguous: set[tuple[str, str]] = set()  # several entries of that type and id
         duplicates: list[FieldError] = []
         for index, entry in enumerate(bundle.entry):
             if entry.resource is None:
@@ -139,7 +140,10 @@ class BundleIndex:
                     duplicates.append(FieldError(at, "fullUrl already used by another entry"))
                 self.by_url[entry.fullUrl] = found
             if entry.resource.id is not None:
-                self.by_type_id.setdefault((entry.resource.resourceType, entry.resource.id), []).append(found)
+                key = (entry.resource.resourceType, entry.resource.id)
+                if key in self.by_type_id:
+                    self.ambiguous.add(key)
+                self.by_type_id[key] = found
         if duplicates:
             raise invalid_fields("the entries of a bundle must be unique (FHIR R4 bdl-7)", duplicates)
 
@@ -157,12 +161,9 @@ class BundleIndex:
         base = _restful_base(holder.fullUrl)
         if base and (found := self.by_url.get(f"{base}/{target}")):
             return found
-        matches = self.by_type_id.get(relative, [])
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            return f"{len(matches)} entries of the bundle are {target}"
-        return f"no entry of the bundle is {target}"
+        if relative in self.ambiguous:
+            return f"several entries of the bundle are {target}"
+        return self.by_type_id.get(relative) or f"no entry of the bundle is {target}"
 
 
 def read_roster(geography: Geography, bundle: Bundle) -> list[Candidate]:
@@ -276,13 +277,13 @@ def read_address(
     insee = _insee_code(address, at)
     if insee is not None:
         code, code_at = insee
-        if not isinstance(geography.commune(code), NotFound):
-            postal = address.postalCode
-            pairs = postal is not None and not isinstance(geography.postal_code(postal), NotFound)
+        commune = geography.commune(code)
+        if not isinstance(commune, NotFound):
+            disagrees = _disagreeing_postal_code(geography, commune, address.postalCode)
             sources = {LocationField.COMMUNE: code_at, **coordinates}
-            if pairs:  # a known postal code goes along, so that a pair that disagrees is flagged
+            if disagrees:  # handed over so that the engine flags the pair, as for any roster
                 sources[LocationField.POSTAL_CODE] = (*at, "postalCode")
-            return Reading(LocationInput(code, postal if pairs else None, at_point), sources, at, [], True)
+            return Reading(LocationInput(code, disagrees, at_point), sources, at, [], True)
         skipped.append((code_at, "unknown_insee_code", "not an INSEE commune code of the reference geography"))
     if address.postalCode is not None:
         reading = _by_postal_code(geography, address, at, at_point, coordinates)
@@ -299,6 +300,19 @@ def read_address(
         sources = {LocationField.POSTAL_CODE: (*at, "postalCode")}
         return Reading(LocationInput(postal_code=address.postalCode), sources, at, [], False)
     return None
+
+
+def _disagreeing_postal_code(geography: Geography, commune: CommuneMatch, postal_code: str | None) -> str | None:
+    """The postal code when the geography knows it and it does not serve the commune (an
+    arrondissement counting as its city); else None. A CEDEX code, unknown, is left out; a code
+    that agrees adds nothing, and leaving it out keeps the engine on its fast path."""
+    postal = geography.postal_code(postal_code) if postal_code is not None else None
+    if postal is None or isinstance(postal, NotFound):
+        return None
+    if commune.commune.code in postal.communes:
+        return None
+    city = commune.city_code
+    return None if any((geography.communes[c].parent or c) == city for c in postal.communes) else postal_code
 
 
 def _skipped_notes(skipped: list[tuple[Path, str, str]], used: str) -> list[RoleNote]:
