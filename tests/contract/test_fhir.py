@@ -400,7 +400,10 @@ def test_unknown_elements_and_unread_extensions_are_ignored(geography: Geography
         (lambda b: b["entry"][0]["resource"].update(id="not an id!"), "/bundle/entry/0/resource/id"),
         (lambda b: b["entry"][1].update(resource={"id": "x"}), "/bundle/entry/1/resource"),
         (lambda b: b.update(type="collection"), "/bundle/type"),
-        (lambda b: b["entry"][0].update(search={"extension": {}}), "/bundle/entry/0/search/extension"),
+        (
+            lambda b: b["entry"][2]["resource"]["address"][0]["extension"][0]["valueCoding"].update(code=75114),
+            "/bundle/entry/2/resource/address/0/extension/0/valueCoding/code",
+        ),
     ],
 )
 def test_an_element_read_with_the_wrong_type_is_a_422_naming_it(geography: Geography, mutate: Any, at: str) -> None:
@@ -550,3 +553,11 @@ def test_a_type_and_id_held_by_two_entries_is_ambiguous(geography: Geography) ->
         "reference_unresolved",
         "'Organization/o' points nowhere: several entries of the bundle are Organization/o",
     )
+
+
+def test_a_search_element_that_is_not_an_object_is_replaced_in_the_bundle_format(geography: Geography) -> None:
+    bundle = fixture("salaried-hospital")
+    bundle["entry"][0]["search"] = "match"
+    body = answer(geography, bundle, patient={"location": {"commune": "75114"}}, format="bundle").body
+    assert body["entry"][0]["search"]["score"] == 1.0
+    assert body["entry"][0]["search"]["extension"][0]["url"] == RANK_EXTENSION

@@ -109,8 +109,14 @@ def bundle(
 
 
 def _scored(entry: dict[str, Any], r: RankedPhysician, count: int, result: Ranking) -> dict[str, Any]:
-    search = dict(entry.get("search") or {})  # validated: an object or null, its extension a list
-    kept = [e for e in search.get("extension") or [] if not (isinstance(e, dict) and e.get("url") == RANK_EXTENSION)]
+    sent = entry.get("search")
+    search = dict(sent) if isinstance(sent, dict) else {}  # a `search` that is not an object is replaced
+    extensions = search.get("extension")
+    kept = [
+        e
+        for e in (extensions if isinstance(extensions, list) else [])
+        if not (isinstance(e, dict) and e.get("url") == RANK_EXTENSION)
+    ]
     search["score"] = round(1 - (r.rank - 1) / count, 6)  # FHIR: "search ranking (between 0 and 1)"
     search["extension"] = [*kept, rank_extension(r, result)]
     return {**entry, "search": search}

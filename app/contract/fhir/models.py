@@ -29,7 +29,6 @@ INSEE_CODE_EXTENSIONS = frozenset(
     }
 )
 GEOLOCATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/geolocation"  # FHIR R4 core extension on Address
-_READ_EXTENSIONS = INSEE_CODE_EXTENSIONS | {GEOLOCATION_EXTENSION, "latitude", "longitude"}
 
 FhirId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]  # FHIR R4 `id` datatype
 ROLE, PRACTITIONER, ORGANIZATION, LOCATION = "PractitionerRole", "Practitioner", "Organization", "Location"
@@ -41,11 +40,6 @@ class Element(BaseModel):
     """A FHIR element: unknown members ignored, known ones strictly typed."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
-
-
-class Coding(Element):
-    system: str | None = None
-    code: str | None = None
 
 
 class Identifier(Element):
@@ -61,25 +55,27 @@ class Reference(Element):
 
 
 class Extension(Element):
-    url: str | None = None
-    valueCoding: Coding | None = None
-    valueDecimal: float | None = None
-    extension: list[Extension] = Field(default_factory=list)
+    """Only `url` is judged here. The value of an extension this service reads (the INSEE code, the
+    geolocation) is judged when read (roster.py), so that the many it does not read cost nothing:
+    a model validator on every extension tripled the time to validate a directory's bundle."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def ignore_unread_extensions(cls, data: Any) -> Any:
-        """An extension this service does not read is kept as its URL alone: its content is not judged."""
-        if (
-            isinstance(data, dict)
-            and isinstance(data.get("url"), str | None)
-            and data.get("url") not in _READ_EXTENSIONS
-        ):
-            return {"url": data.get("url")}
-        return data
+    url: str | None = None
+    valueCoding: Any = None
+    extension: Any = None
+
+
+class InseeCoding(Element):
+    code: str | None = None
+
+
+class Coordinate(Element):
+    """A part of the geolocation extension: `latitude` or `longitude`, WGS84 degrees."""
+
+    url: str | None = None
+    valueDecimal: float | None = None
 
     @model_validator(mode="after")
-    def coordinates_in_range(self) -> Extension:
+    def in_range(self) -> Coordinate:
         bound = {"latitude": 90.0, "longitude": 180.0}.get(self.url or "")
         if bound is not None and self.valueDecimal is not None and abs(self.valueDecimal) > bound:
             raise ValueError(f"{self.url} must lie in [-{bound:g}, {bound:g}]")
@@ -168,15 +164,9 @@ AnyResource = Annotated[
 UNION_TAGS = frozenset({*READ_TYPES, OTHER})  # they appear in pydantic's error locations, not in the JSON
 
 
-class EntrySearch(Element):
-    mode: str | None = None
-    extension: list[Any] = Field(default_factory=list)
-
-
 class BundleEntry(Element):
     fullUrl: str | None = None
     resource: AnyResource | None = None
-    search: EntrySearch | None = None  # kept as sent; read only to be sure the `bundle` format can extend it
 
 
 class Bundle(Element):

@@ -21,6 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
 
 from app.contract.fhir.models import (
     GEOLOCATION_EXTENSION,
@@ -31,7 +34,9 @@ from app.contract.fhir.models import (
     Address,
     Bundle,
     BundleEntry,
+    Coordinate,
     Identifier,
+    InseeCoding,
     Location,
     Organization,
     Practitioner,
@@ -346,19 +351,44 @@ def _by_postal_code(
 
 def _insee_code(address: Address, at: Path) -> tuple[str, Path] | None:
     for k, extension in enumerate(address.extension):
-        if extension.url in INSEE_CODE_EXTENSIONS and extension.valueCoding and extension.valueCoding.code:
-            return extension.valueCoding.code, (*at, "extension", k, "valueCoding", "code")
+        if extension.url in INSEE_CODE_EXTENSIONS:
+            coding = _checked(_INSEE_CODING, extension.valueCoding, (*at, "extension", k, "valueCoding"))
+            if coding is not None and coding.code:
+                return coding.code, (*at, "extension", k, "valueCoding", "code")
     return None
 
 
 def _geolocation(address: Address, at: Path) -> tuple[Point, Path] | None:
     for k, extension in enumerate(address.extension):
         if extension.url == GEOLOCATION_EXTENSION:
-            parts = {part.url: part.valueDecimal for part in extension.extension}
-            latitude, longitude = parts.get("latitude"), parts.get("longitude")
+            parts = _checked(_COORDINATES, extension.extension, (*at, "extension", k, "extension")) or []
+            values = {part.url: part.valueDecimal for part in parts}
+            latitude, longitude = values.get("latitude"), values.get("longitude")
             if latitude is not None and longitude is not None:
                 return Point(latitude, longitude), (*at, "extension", k)
     return None
+
+
+_INSEE_CODING: TypeAdapter[InseeCoding | None] = TypeAdapter(InseeCoding | None)
+_COORDINATES: TypeAdapter[list[Coordinate] | None] = TypeAdapter(list[Coordinate] | None)
+Checked = TypeVar("Checked")
+
+
+def _checked(adapter: TypeAdapter[Checked], value: Any, at: Path) -> Checked:
+    """An extension's value, judged when read, refused as any other element would be."""
+    try:
+        return adapter.validate_python(value, strict=True)
+    except ValidationError as error:
+        errors = [
+            FieldError(
+                pointer(*at, *(s for s in e["loc"] if s not in _UNION_STEPS)), e["msg"].removeprefix("Value error, ")
+            )
+            for e in error.errors(include_url=False, include_input=False)
+        ]
+        raise invalid_fields(f"{len(errors)} invalid field(s)", errors) from error
+
+
+_UNION_STEPS = frozenset({"InseeCoding", "list[Coordinate]"})  # pydantic names the branch of `X | None`
 
 
 def _identifier(identifiers: list[Identifier], systems: frozenset[str]) -> str | None:
