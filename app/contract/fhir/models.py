@@ -4,8 +4,9 @@ Only what the rule uses is modelled: the Bundle and its entries; PractitionerRol
 organization, location, contained); Practitioner and Organization (identifiers, name, addresses);
 Location (address, position); in an Address, the INSEE code and geolocation extensions, postal
 code and city. Every other element is ignored, as a FHIR reader may do with what it does not know
-(an extension of another URL is dropped before it is looked at). What is read is read strictly:
-a string where FHIR has a string, a list where FHIR has a list, else a 422 naming the element.
+(of an extension, only its URL is looked at unless it is one of the two read). What is read is read
+strictly: a string where FHIR has a string, a list where FHIR has a list, else a 422 naming the
+element.
 """
 
 # ruff: noqa: N815  (FHIR element names are camelCase: the models keep them as the JSON spells them)
