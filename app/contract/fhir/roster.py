@@ -152,8 +152,9 @@ class BundleIndex:
         if duplicates:
             raise invalid_fields("the entries of a bundle must be unique (FHIR R4 bdl-7)", duplicates)
 
-    def follow(self, reference: str, holder: BundleEntry, contained: Sequence[Resource], at: Path) -> Found | str:
-        """The resource a literal reference names, or why none. `at` is the holder resource's path."""
+    def follow(self, reference: str, base: str | None, contained: Sequence[Resource], at: Path) -> Found | str:
+        """The resource a literal reference names, or why none. `base`: the RESTful base of the
+        referring entry's fullUrl; `at`: the referring resource's path."""
         if reference.startswith("#"):
             for position, resource in enumerate(contained):
                 if resource.id == reference[1:]:
@@ -163,7 +164,6 @@ class BundleIndex:
         relative = _type_and_id(target)
         if relative is None:
             return self.by_url.get(target) or "no entry of the bundle has this fullUrl"
-        base = _restful_base(holder.fullUrl)
         if base and (found := self.by_url.get(f"{base}/{target}")):
             return found
         if relative in self.ambiguous:
@@ -187,7 +187,7 @@ class _Reader:
     """What reading one role collects: the resources its references name, and the notes."""
 
     index: BundleIndex
-    entry: BundleEntry
+    base: str | None  # the RESTful base of the role's fullUrl
     role: PractitionerRole
     at: Path
     notes: list[RoleNote] = field(default_factory=list)
@@ -196,7 +196,7 @@ class _Reader:
         if reference is None or reference.reference is None:
             return None
         at = (*self.at, name, *(() if position is None else (position,)), "reference")
-        found = self.index.follow(reference.reference, self.entry, self.role.contained, self.at)
+        found = self.index.follow(reference.reference, self.base, self.role.contained, self.at)
         if isinstance(found, Found) and found.resource.resourceType != kind:
             found = f"it names a {found.resource.resourceType}, not a {kind}"
         if isinstance(found, str):
@@ -214,7 +214,7 @@ _NO_SITE = (
 def _candidate(geography: Geography, index: BundleIndex, entry: BundleEntry, position: int) -> Candidate:
     role = entry.resource
     assert isinstance(role, PractitionerRole)
-    reader = _Reader(index, entry, role, ("bundle", "entry", position, "resource"))
+    reader = _Reader(index, _restful_base(entry.fullUrl), role, ("bundle", "entry", position, "resource"))
     practitioner = reader.follow(role.practitioner, "practitioner", PRACTITIONER)
     organization = reader.follow(role.organization, "organization", ORGANIZATION)
     locations = [reader.follow(ref, "location", LOCATION, k) for k, ref in enumerate(role.location)]
