@@ -11,6 +11,7 @@ import time
 
 from app.geography import load_geography
 from bench import audit, core, search
+from bench.fhir import bench_fhir
 from bench.load import wrk_post
 from bench.servers import floor_app, rss_mb, service
 
@@ -198,7 +199,7 @@ def bench_search() -> None:
 
 def main() -> None:
     print(f"Territorialité benchmarks, {time.strftime('%Y-%m-%d')}, {machine()}")
-    for part in (bench_core, bench_search, bench_start, bench_http, bench_audit):
+    for part in (bench_core, bench_search, bench_start, bench_http, bench_fhir, bench_audit):
         part()
 
 

@@ -7,3 +7,4 @@ MAX_PHYSICIAN_ID_LENGTH = 64
 MAX_SESSION_ID_LENGTH = 128
 MAX_HEADER_BYTES = 16 * 1024  # request line and headers
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_FHIR_ENTRIES = 4 * MAX_PHYSICIANS  # a role, its Practitioner, Organization and Location

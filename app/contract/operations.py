@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.contract import presenters
 from app.contract.audits import AuditSummary, SessionInput, audit_sessions, session_report
+from app.contract.fhir.operation import FhirAnswer, rank_bundle
 from app.contract.problems import from_patient_location_error, from_validation_error, invalid_fields, pointer
 from app.contract.requests import (
     AUDIT_BATCH,
@@ -64,6 +65,11 @@ def rank(reference: Reference, body: bytes) -> tuple[dict[str, object], int]:
     except PatientLocationError as error:
         raise from_patient_location_error(error) from error
     return presenters.ranking(result, reference.geography, etht01_message()), len(roster)
+
+
+def rank_fhir(reference: Reference, body: bytes) -> FhirAnswer:
+    """The ranking of a FHIR searchset Bundle of PractitionerRoles: the answer and its media type."""
+    return rank_bundle(reference.geography, body)
 
 
 def evaluate(reference: Reference, body: bytes) -> dict[str, object]:

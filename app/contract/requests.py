@@ -163,7 +163,11 @@ def location_input(location: LocationFields) -> LocationInput:
 
 def patient_location(request: RankingRequest | ScenarioRequest) -> LocationInput | None:
     """None when the patient declined to give his location (no patient, or a null location)."""
-    location = (request.get("patient") or {}).get("location")
+    return location_of(request.get("patient"))
+
+
+def location_of(patient: Patient | None) -> LocationInput | None:
+    location = (patient or {}).get("location")
     return location_input(location) if location is not None else None
 
 

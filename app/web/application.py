@@ -37,6 +37,7 @@ ROUTES = [
     Route("/v1/information-message", endpoints.get_information_message, methods=["GET"]),
     Route("/v1/policies", endpoints.list_policies, methods=["GET"]),
     Route("/v1/rankings", endpoints.create_ranking, methods=["POST"]),
+    Route("/v1/rankings/fhir", endpoints.create_fhir_ranking, methods=["POST"]),
     Route("/v1/rulings", endpoints.list_rulings, methods=["GET"]),
     Route("/v1/scenario-evaluations", endpoints.create_scenario_evaluation, methods=["POST"]),
     Route("/v1/audits", endpoints.create_audit, methods=["POST"]),

@@ -70,6 +70,13 @@ async def create_ranking(request: Request) -> Response:
     return json_response(answer)
 
 
+async def create_fhir_ranking(request: Request) -> Response:
+    service = service_of(request)
+    answer = operations.rank_fhir(service.reference, await read_body(request, service.settings.max_body_bytes))
+    request.state.ranking_size = answer.roles
+    return Response(pydantic_core.to_json(answer.body), media_type=answer.media_type)
+
+
 async def create_scenario_evaluation(request: Request) -> Response:
     service = service_of(request)
     body = await read_body(request, service.settings.max_body_bytes)
