@@ -50,8 +50,8 @@ POINTS_VINTAGE = "GeoNames postal codes, 2024-08"
 COUNTRIES_VINTAGE = "OpenStreetMap country borders, geo-maps 0.6.0 (2017-12)"
 
 # Scope: metropolitan France, the five DROM, and the single-island COM for which both sources hold
-# data (Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin). The Pacific COM have their own
-# social-security systems and no points in the sources.
+# data (Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin). The Pacific COM have no points
+# nor contours in the sources.
 DEPARTEMENTS_IN_SCOPE_ZONES = {"metro", "drom"}
 COM_IN_SCOPE = {"975", "977", "978"}
 GEONAMES_COUNTRIES = {"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"}

@@ -36,7 +36,7 @@ OFFERS: Mapping[str, dict[str, bool]] = {
         "without_appointment_only_after_appointments": False,
     },
 }
-LOCATIONS = ("given", "declined")
+LOCATIONS = ("given", "declined", "not_given")
 YES_NO = ("yes", "no")
 INPUT_COLUMNS = ("channel", "offers", "location", "message_shown", "location_input", "proposals")
 OUTPUT_COLUMNS = ("etht01", "location_input_check", "with_appointment", "without_appointment", "verdict")
@@ -71,8 +71,9 @@ def request_for(row: Mapping[str, str]) -> dict[str, Any]:
         "offers": offers,
         "information_message_shown": row["message_shown"] == "yes",
         "location_input_offered": row["location_input"] == "yes",
-        "patient": {"location": {"postal_code": "13001"} if row["location"] == "given" else None},
     }
+    if row["location"] != "not_given":  # not given: the caller says nothing of the patient's location
+        body["patient"] = {"location": {"postal_code": "13001"} if row["location"] == "given" else None}
     if shown is not None:
         body["proposals"] = dict.fromkeys(made, shown)
     if available is not None:
@@ -88,8 +89,8 @@ def outcome_of(response: Mapping[str, Any]) -> dict[str, str]:
             check["aspect"], check["offer"]
         )
         cells[column] = f"{check['status']} ({check['ruling']})"
-    ruling = response.get("verdict_ruling")
-    cells["verdict"] = response["verdict"] + (f" ({ruling})" if ruling else "")
+    ruling, basis = response.get("verdict_ruling"), response.get("verdict_basis")
+    cells["verdict"] = response["verdict"] + (f" ({ruling})" if ruling else "") + (f" [{basis}]" if basis else "")
     return cells
 
 
@@ -114,13 +115,17 @@ def render_markdown(rows: list[dict[str, str]]) -> str:
         "Generated from `docs/decision-table.csv` (`python -m app.conformance.decision_table render`); the test",
         "suite sends every row to a live server, so this page and the service cannot drift apart.",
         "",
-        "Each row is one POST /v1/scenario-evaluations: the patient gives postal code 13001 (Marseille) or",
-        "declines. Every offer made shows the same physicians (`proposals`): of Marseille (13, the",
+        "Each row is one POST /v1/scenario-evaluations, one combination of: channel; offers; the patient's",
+        "location (`given`: postal code 13001, Marseille; `declined`: `patient.location` null; `not_given`:",
+        "no `patient` at all); the ETHT.01 message shown or not; a location input offered or not; and the",
+        "proposals. Every offer made shows the same physicians (`proposals`): of Marseille (13, the",
         "patient's département), Avignon (84, adjacent) and Paris (75), in the order the value names,",
         "and, for the `none_territorial_*` values, what the platform states of the availability of a",
         "physician of the territory (`territorial_physician_available`); `not_given` sends no proposals.",
         "A cell gives the check's status and the ruling it cites (GET /v1/rulings, or",
         "`app/territoriality/rulings.yaml`; P-* rulings are this project's rules, FAQ-* the ANS FAQ's).",
+        "The verdict says in brackets what it rests on: `source` when a check citing a public source",
+        "decides it, `project_choice` when only this project's rules do.",
         "",
         "| # | " + " | ".join(header) + " |",
         "|" + "---|" * (len(header) + 1),

@@ -99,6 +99,7 @@ def evaluation(result: Evaluation) -> dict[str, object]:
     return {
         "verdict": result.verdict,
         "verdict_ruling": result.verdict_ruling,
+        "verdict_basis": result.verdict_basis,
         "territoriality_applicable": result.territoriality_applicable,
         "ordering_judged": result.ordering_judged,
         "checks": [check(c) for c in result.checks],
@@ -133,10 +134,12 @@ def missing_fact(c: Check) -> str | None:
     """The request field that would decide an inconclusive check."""
     if c.missing is None:
         return None
-    if c.missing is MissingFact.PHYSICIAN_COMMUNE:
-        assert c.offer is not None
-        assert c.missing_physician is not None
-        return pointer("proposals", c.offer, c.missing_physician, "location", "commune")
+    if c.missing is MissingFact.PATIENT_LOCATION:
+        return pointer("patient", "location")
+    if c.missing is MissingFact.DECIDING_LOCATION:
+        assert c.deciding is not None
+        where = ("patient",) if c.deciding.physician is None else ("proposals", c.offer or "", c.deciding.physician)
+        return pointer(*where, "location", *([c.deciding.field] if c.deciding.field else []))
     return pointer(c.missing, c.offer) if c.offer else pointer(c.missing)
 
 

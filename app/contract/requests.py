@@ -249,6 +249,7 @@ def scenario_of(request: ScenarioRequest) -> Scenario:
         information_message_shown=request["information_message_shown"],
         location_input_offered=request["location_input_offered"],
         patient_location=patient_location(request),
+        location_stated="location" in (request.get("patient") or {}),
         proposals=proposals,
         policy=get_policy(policy_name(request)),
         territorial_physician_available=stated_availability(request),

@@ -156,8 +156,8 @@ DEPARTEMENT_V1 = Policy(
     name="departement",
     version="1",
     summary="The territory is the patient's département, then bordering départements, the same région, "
-    "the rest of France. A project choice: no public text defines the territory; two public reports "
-    "suggest the département is what the Assurance Maladie looks at (docs/territoriality.md).",
+    "the rest of France. A project choice: no public text defines the territory; statements in Parliament "
+    "point to the département as what the health insurance looks at (docs/territoriality.md).",
     tiers=(
         (Tier.SAME_DEPARTEMENT, in_patient_departement),
         (Tier.ADJACENT_DEPARTEMENT, in_adjacent_departement),

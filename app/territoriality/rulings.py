@@ -44,7 +44,8 @@ class MissingFact(StrEnum):
 
     PROPOSALS = "proposals"  # the physicians shown for the offer, in order
     TERRITORIAL_PHYSICIAN_AVAILABLE = "territorial_physician_available"
-    PHYSICIAN_COMMUNE = "physician_commune"  # the commune of a physician given by a shared postal code
+    PATIENT_LOCATION = "patient_location"  # given, or stated declined
+    DECIDING_LOCATION = "deciding_location"  # the location the outcome hinges on (the check says whose)
 
 
 class RulingKind(StrEnum):

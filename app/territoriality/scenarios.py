@@ -7,17 +7,18 @@ facts come from the ranking engine (`classify_roster`): one engine, two uses.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from app.geography import Geography
-from app.territoriality.locations import LocationInput, LocationNote
+from app.territoriality.locations import LocationField, LocationInput, LocationNote
 from app.territoriality.patients import NotApplicableReason, Patient, PatientLocationError, resolve_patient
 from app.territoriality.policies import Policy, Tier
 from app.territoriality.ranking import Classification, RosterInput, classify_rosters
 from app.territoriality.roster import Physicians, as_roster
-from app.territoriality.rulings import Aspect, Catalogue, CheckStatus, Facts, MissingFact, Verdict
+from app.territoriality.rulings import Aspect, Catalogue, CheckStatus, Facts, MissingFact, RulingKind, Verdict
 
 
 class Channel(StrEnum):
@@ -33,7 +34,9 @@ class Offer(StrEnum):
 
 class LocationFact(StrEnum):
     GIVEN = "given"
-    DECLINED = "declined"
+    DECLINED = "declined"  # stated: the patient chose not to give it
+    NOT_OFFERED = "not_offered"  # none, and the patient could not enter one
+    NOT_GIVEN = "not_given"  # the caller did not say
     OUTSIDE_FRANCE = "outside_france"
 
 
@@ -88,6 +91,8 @@ class Scenario:
     policy: Policy
     # whether a physician of the territory was available for an offer at that time; absent: unknown
     territorial_physician_available: Mapping[Offer, bool] = field(default_factory=dict)
+    # without a location: True when the caller stated that the patient declined, False when he said nothing
+    location_stated: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +120,15 @@ class Check:
     territorial_proposed: bool | None = None  # a territorial physician was among the proposals
     territorial_first: bool | None = None  # ... and was shown first
     missing: MissingFact | None = None  # the fact an inconclusive check needs
-    missing_physician: int | None = None  # for a physician's commune: his position in the proposals (0-based)
+    deciding: DecidingLocation | None = None  # for a deciding location: whose, and which field
+
+
+@dataclass(frozen=True, slots=True)
+class DecidingLocation:
+    """The location an inconclusive outcome hinges on."""
+
+    physician: int | None  # position in the offer's proposals (0-based); None: the patient's
+    field: LocationField | None  # the field that would decide (a commune code); None: any location that resolves
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +150,7 @@ class Evaluation:
     policy: Policy
     rulings_version: str
     warnings: tuple[ScenarioWarning, ...]
+    verdict_basis: RulingKind | None = None  # what a verdict other than compliant rests on
 
 
 def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scenario) -> Evaluation:
@@ -152,9 +166,8 @@ def evaluate_scenarios(
 ) -> list[Evaluation | PatientLocationError]:
     """Verdicts on many scenarios (an audit's sessions), their proposals classified all at once."""
     prepared = [_prepare(geography, scenario) for scenario in scenarios]
-    judged = [item for p in prepared if isinstance(p, _Prepared) for item in p.judged.items()]
-    classified = classify_rosters(geography, [(patient, roster, policy) for _, (patient, roster, policy) in judged])
-    classifications = iter(classified)
+    judged = [item for p in prepared if isinstance(p, _Prepared) for items in p.judged.values() for item in items]
+    classifications = iter(classify_rosters(geography, judged))
     return [p if isinstance(p, PatientLocationError) else _evaluation(catalogue, p, classifications) for p in prepared]
 
 
@@ -166,7 +179,9 @@ class _Prepared:
     patient: Patient
     location: LocationFact
     facts: dict[str, str | bool]
-    judged: dict[Offer, tuple[Patient, RosterInput, Policy]]  # the proposals to classify, in offer order
+    # the proposals to classify, in offer order: facing the patient, then facing each of his possible
+    # départements when he has several (a postal code that serves several)
+    judged: dict[Offer, list[tuple[Patient, RosterInput, Policy]]]
 
 
 def _prepare(geography: Geography, scenario: Scenario) -> _Prepared | PatientLocationError:
@@ -174,7 +189,7 @@ def _prepare(geography: Geography, scenario: Scenario) -> _Prepared | PatientLoc
         patient = resolve_patient(geography, scenario.patient_location)
     except PatientLocationError as error:
         return error
-    location = _location_fact(patient)
+    location = _location_fact(scenario, patient)
     facts: dict[str, str | bool] = {
         "channel": scenario.channel,
         "location": location,
@@ -184,11 +199,23 @@ def _prepare(geography: Geography, scenario: Scenario) -> _Prepared | PatientLoc
     }
     judged = {}
     if location is LocationFact.GIVEN and scenario.proposals is not None:
+        patients = [patient, *_one_departement_each(patient)]
         for offer in scenario.offers.offered():
             shown = scenario.proposals.get(offer)
             if shown is not None:
-                judged[offer] = (patient, as_roster(shown), scenario.policy)
+                roster = as_roster(shown)
+                judged[offer] = [(p, roster, scenario.policy) for p in patients]
     return _Prepared(scenario, patient, location, facts, judged)
+
+
+def _one_departement_each(patient: Patient) -> list[Patient]:
+    """A patient placed in several départements, as placed in each one alone; none otherwise."""
+    place = patient.place
+    if place is None or len(place.departements) < 2:
+        return []
+    return [
+        dataclasses.replace(patient, place=dataclasses.replace(place, departements=(d,))) for d in place.departements
+    ]
 
 
 def _evaluation(catalogue: Catalogue, prepared: _Prepared, classifications: Iterator[Classification]) -> Evaluation:
@@ -202,9 +229,9 @@ def _evaluation(catalogue: Catalogue, prepared: _Prepared, classifications: Iter
         if judged is None:
             check = _check(catalogue, Aspect.ORDERING, {**offer_facts, "proposals": ProposalsFact.NOT_GIVEN}, offer)
         else:
-            classification = next(classifications)
-            check = _ordering_check(catalogue, scenario, offer, offer_facts, judged[1], classification)
-            warnings += [ScenarioWarning(offer, w.physician, w.note) for w in classification.roster_warnings]
+            views = [next(classifications) for _ in judged]
+            check = _ordering_check(catalogue, scenario, offer, offer_facts, judged[0][1], views)
+            warnings += [ScenarioWarning(offer, w.physician, w.note) for w in views[0].roster_warnings]
         checks.append(check)
         if offer is Offer.WITH_APPOINTMENT:
             # FAQ-TLC-2's condition, shown: "un médecin du territoire aura été proposé" among the appointments
@@ -216,6 +243,7 @@ def _evaluation(catalogue: Catalogue, prepared: _Prepared, classifications: Iter
     return Evaluation(
         verdict=verdict,
         verdict_ruling=verdict_ruling,
+        verdict_basis=_basis(catalogue, verdict, verdict_ruling, checks),
         territoriality_applicable=catalogue.territoriality_applies(facts),
         ordering_judged=scenario.proposals is not None,
         checks=tuple(checks),
@@ -225,9 +253,11 @@ def _evaluation(catalogue: Catalogue, prepared: _Prepared, classifications: Iter
     )
 
 
-def _location_fact(patient: Patient) -> LocationFact:
+def _location_fact(scenario: Scenario, patient: Patient) -> LocationFact:
     if patient.not_applicable is NotApplicableReason.PATIENT_LOCATION_MISSING:
-        return LocationFact.DECLINED
+        if not scenario.location_input_offered:
+            return LocationFact.NOT_OFFERED
+        return LocationFact.DECLINED if scenario.location_stated else LocationFact.NOT_GIVEN
     if patient.not_applicable is NotApplicableReason.PATIENT_OUTSIDE_FRANCE:
         return LocationFact.OUTSIDE_FRANCE
     return LocationFact.GIVEN
@@ -241,16 +271,24 @@ def _check(
     violation: OrderViolation | None = None,
     territorial_proposed: bool | None = None,
     territorial_first: bool | None = None,
-    uncertain_physician: int | None = None,
+    deciding: DecidingLocation | None = None,
 ) -> Check:
     rule = catalogue.check(aspect, facts)
     assert isinstance(rule.outcome, CheckStatus)
     assert rule.ruling is not None
-    physician = uncertain_physician if rule.missing is MissingFact.PHYSICIAN_COMMUNE else None
+    deciding = deciding if rule.missing is MissingFact.DECIDING_LOCATION else None
     return Check(
         catalogue.requirements[aspect], aspect, offer, rule.outcome, rule.ruling, rule.reason,
-        violation, territorial_proposed, territorial_first, rule.missing, physician,
+        violation, territorial_proposed, territorial_first, rule.missing, deciding,
     )  # fmt: skip
+
+
+def _basis(catalogue: Catalogue, verdict: Verdict, ruling: str | None, checks: list[Check]) -> RulingKind | None:
+    """What a verdict rests on: a public source, or only this project's rules. None for compliant."""
+    if verdict is Verdict.NON_COMPLIANT:
+        kinds = {catalogue.rulings[c.ruling].kind for c in checks if c.status is CheckStatus.FAIL}
+        return RulingKind.SOURCE if RulingKind.SOURCE in kinds else RulingKind.PROJECT_CHOICE
+    return catalogue.rulings[ruling].kind if ruling is not None else None
 
 
 def _ordering_check(
@@ -259,13 +297,15 @@ def _ordering_check(
     offer: Offer,
     facts: Facts,
     shown: RosterInput,
-    classification: Classification,
+    views: list[Classification],
 ) -> Check:
-    tiers, worst = classification.tiers.tolist(), classification.worst_tiers.tolist()
-    territorial_table = scenario.policy.territorial_table.tolist()
-    territorial = [territorial_table[t] for t in tiers]
-    shown_facts = _shown_facts(territorial_table, tiers)
-    uncertain = next((i for i, (t, w) in enumerate(zip(tiers, worst, strict=True)) if t != w), None)
+    """`views[0]`: the proposals facing the patient; the others, facing each of his départements."""
+    classification = views[0]
+    tiers = classification.tiers.tolist()
+    table = scenario.policy.territorial_table.tolist()
+    territorial = [table[t] for t in tiers]
+    shown_facts = _shown_facts(table, tiers)
+    deciding = _deciding_location(scenario.policy, views, shown_facts)
     available = scenario.territorial_physician_available.get(offer)
     return _check(
         catalogue,
@@ -274,15 +314,37 @@ def _ordering_check(
             **facts,
             **shown_facts,
             "proposals": ProposalsFact.GIVEN,
-            "departements_certain": uncertain is None or shown_facts == _shown_facts(territorial_table, worst),
+            "certain": deciding is None,
             "available": AvailabilityFact.UNKNOWN if available is None else AVAILABILITY[available],
         },
         offer,
         violation=first_order_violation(classification, shown),
         territorial_proposed=any(territorial),
         territorial_first=bool(territorial) and territorial[0],
-        uncertain_physician=uncertain,
+        deciding=deciding,
     )
+
+
+def _deciding_location(
+    policy: Policy, views: list[Classification], shown_facts: dict[str, str]
+) -> DecidingLocation | None:
+    """The location the ordering facts hinge on, or None when every possible reading gives the same
+    facts. Readings: each of the patient's départements; for a physician of several départements,
+    his best and his worst; for an unlocated physician, the best tier (his code may be right)."""
+    table = policy.territorial_table.tolist()
+    unlocated = policy.tier_order.index(Tier.UNLOCATED)
+    if any(_shown_facts(table, view.tiers.tolist()) != shown_facts for view in views[1:]):
+        return DecidingLocation(None, LocationField.COMMUNE)
+    for view in views:
+        best, worst = view.tiers.tolist(), view.worst_tiers.tolist()
+        hopeful = [0 if tier == unlocated else tier for tier in best]
+        if _shown_facts(table, worst) != shown_facts or _shown_facts(table, hopeful) != shown_facts:
+            return next(
+                DecidingLocation(i, LocationField.COMMUNE if b != w else None)
+                for i, (b, w) in enumerate(zip(best, worst, strict=True))
+                if b != w or b == unlocated
+            )
+    return None
 
 
 AVAILABILITY = {True: AvailabilityFact.YES, False: AvailabilityFact.NO}

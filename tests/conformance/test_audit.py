@@ -59,7 +59,7 @@ def test_batch_verdicts_and_aggregate(client: httpx.Client) -> None:
     summary = result["summary"]
     assert summary["sessions"] == {"total": 4, "valid": 3, "invalid": 1}
     assert summary["verdicts"] == {"compliant": 1, "non_compliant": 1, "inconclusive": 0, "out_of_scope": 1}
-    assert summary["failures_per_ruling"] == {"FAQ-TLC-1": 1}
+    assert summary["failures_per_ruling"] == {"FAQ-TLC-7": 1}
     assert summary["territorial_not_shown_first"]["sessions"] == 1
     assert summary["territorial_not_shown_first"]["share_of_valid_sessions"] == round(1 / 3, 4)
     assert summary["per_day"] == {"2026-11-20": {"compliant": 1, "non_compliant": 1}, "2026-11-21": {"out_of_scope": 1}}
@@ -145,7 +145,7 @@ def test_an_ordering_failure_names_the_physicians_and_their_positions(tmp_path: 
     assert row["line"] == "2"
     assert row["session_id"] == "s2"
     assert (row["requirement"], row["aspect"], row["offer"]) == ("ETHT.02", "ordering", "with_appointment")
-    assert (row["check_status"], row["ruling"]) == ("fail", "FAQ-TLC-1")
+    assert (row["check_status"], row["ruling"]) == ("fail", "FAQ-TLC-7")
     shown = {k: v for k, v in row.items() if k.startswith(("shown_first", "better_shown_after"))}
     assert shown == {
         "shown_first": "b",
@@ -157,7 +157,7 @@ def test_an_ordering_failure_names_the_physicians_and_their_positions(tmp_path: 
     }
     page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert "b (position 1, tier outside_territory) shown before a (position 2, tier same_departement)" in page
-    assert "ruling FAQ-TLC-1" in page
+    assert "ruling FAQ-TLC-7" in page
 
 
 def test_an_inconclusive_check_names_the_missing_fact(tmp_path: Path) -> None:

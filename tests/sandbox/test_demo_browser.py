@@ -94,7 +94,7 @@ def test_keyboard_only_booking_ranks_territorial_first_and_is_compliant(watched:
     assert sent == ids  # the verdict is on exactly the order shown
     assert page.locator("#verdict").get_attribute("data-verdict") == "compliant"
     checks = page.locator("#checks").inner_text()
-    assert "FAQ-TLC-1" in checks
+    assert "FAQ-TLC-7" in checks
     assert "FAQ-TLC-3" in checks
     page.screenshot(path=str(ARTIFACTS / "demo-ranked.png"), full_page=True)
     watched.assert_clean_and_offline()

@@ -12,7 +12,7 @@ FAQ = Path(__file__).resolve().parents[2] / "docs/reference/ans-faq-teleconsulta
 
 FACT_VALUES = {
     "channel": ["video", "phone", "phone_to_video"],
-    "location": ["given", "declined", "outside_france"],
+    "location": ["given", "declined", "not_offered", "not_given", "outside_france"],
     "message_shown": [True, False],
     "location_input_offered": [True, False],
     "walk_in_after_appointments": [True, False],
@@ -21,7 +21,7 @@ FACT_VALUES = {
     "proposals": ["given", "not_given"],
     "territorial": ["first", "not_first", "none"],
     "order": ["respected", "violated"],
-    "departements_certain": [True, False],
+    "certain": [True, False],
     "available": ["yes", "no", "unknown"],
     "any_fail": [True, False],
     "any_inconclusive": [True, False],
@@ -60,4 +60,4 @@ def test_project_choices_are_marked_as_such() -> None:
     for ruling in CATALOGUE.rulings.values():
         assert ruling.kind == ("project_choice" if ruling.id.startswith("P-") else "source"), ruling.id
         assert (ruling.quote is None) == (ruling.kind == "project_choice"), ruling.id
-    assert {r for r in CATALOGUE.rulings if r.startswith("FAQ-")} == {f"FAQ-TLC-{i}" for i in range(1, 7)}
+    assert {r for r in CATALOGUE.rulings if r.startswith("FAQ-")} == {f"FAQ-TLC-{i}" for i in range(1, 8)}
