@@ -129,7 +129,8 @@ MAIN_EPILOG = """examples:
 
 exit codes of conformance and audit (each command's --help says more):
   0  every case passed; every session compliant or out of scope
-  1  non-conformance found: a case failed; a session failed
+  1  non-conformance found: a case failed; a session non-compliant, or inconclusive or invalid
+     (as --fail-on says; by default both count)
   2  usage or input error, said once, before anything is sent or judged"""
 
 CONFORMANCE_EPILOG = """The deployment is first asked to describe itself (GET /readyz, /v1/rulings and /v1/policies,
