@@ -151,8 +151,8 @@ AUDIT_EPILOG = f"""FILE is JSON Lines: one recorded booking session per line, a 
 POST /v1/audits session (session_id, timestamp, channel, offers, information_message_shown,
 location_input_offered, patient, proposals...: schema RecordedSession in openapi.yaml). Blank
 lines are skipped; a line that is not a valid session, or whose session_id repeats an earlier
-line's, is reported invalid. Sessions are judged in-process one at a time, so the file may be of
-any size. The geodata come from {PREFIX}GEODATA_DIR when set.
+line's, is reported invalid. Sessions are read and judged in-process a batch at a time, so the
+file may be of any size. The geodata come from {PREFIX}GEODATA_DIR when set.
 
 Reports: summary.json (counts and evidence: tool version, date and time in UTC, command line,
 SHA-256 of the file and of the geodata, the engine's version, geodata vintage, rulings version and

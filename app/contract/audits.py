@@ -1,8 +1,8 @@
 """Audit of recorded booking sessions: each judged by the scenario engine, then aggregated.
 
 One engine for both front doors: POST /v1/audits (batches of up to 1,000) and `territorialite audit
-FILE.jsonl` (any size, one session at a time: memory grows with the number of distinct days and
-rulings, and by about 8 bytes per session for the ids already met). A malformed session is reported
+FILE.jsonl` (any size, read and judged BATCH sessions at a time: memory grows with the number of
+distinct days and rulings, and by about 8 bytes per session for the ids already met). A malformed session is reported
 as such and never sinks the batch; so is a session whose session_id repeats an earlier one's.
 """
 

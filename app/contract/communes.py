@@ -8,20 +8,18 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from app.contract.limits import DEFAULT_COMMUNES, MAX_COMMUNES, MAX_QUERY_CHARACTERS
 from app.contract.problems import ParameterError, ProblemError
 from app.geography import Geography
 from app.geography.search import CommuneHit, CommuneIndex
 
-MAX_QUERY_CHARACTERS = 100  # the longest commune name has 45
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 50
 PARAMETERS = ("q", "limit")
 
 
 @dataclass(frozen=True, slots=True)
 class CommuneSearch:
     q: str
-    limit: int = DEFAULT_LIMIT
+    limit: int = DEFAULT_COMMUNES
 
     def __repr__(self) -> str:
         return f"CommuneSearch(q=<redacted>, limit={self.limit})"  # what a patient types is personal data
@@ -41,10 +39,10 @@ def parse_search(pairs: Iterable[tuple[str, str]]) -> CommuneSearch:
     q_problem = query_problem(values.get("q"))
     if q_problem:
         errors.append(ParameterError("q", q_problem))
-    limit = values.get("limit", str(DEFAULT_LIMIT))
-    limit_ok = limit.isascii() and limit.isdigit() and len(limit) <= 3 and 1 <= int(limit) <= MAX_LIMIT
+    limit = values.get("limit", str(DEFAULT_COMMUNES))
+    limit_ok = limit.isascii() and limit.isdigit() and len(limit) <= 3 and 1 <= int(limit) <= MAX_COMMUNES
     if not limit_ok:
-        errors.append(ParameterError("limit", f"must be a whole number from 1 to {MAX_LIMIT}"))
+        errors.append(ParameterError("limit", f"must be a whole number from 1 to {MAX_COMMUNES}"))
     if errors:
         raise ProblemError("invalid-request", f"{len(errors)} invalid parameter(s)", parameters=errors)
     return CommuneSearch(values["q"], int(limit))
@@ -84,7 +82,8 @@ def commune_found(hit: CommuneHit, geography: Geography) -> dict[str, object]:
     }
 
 
-def search(index: CommuneIndex, pairs: Iterable[tuple[str, str]]) -> dict[str, object]:
+def search(index: CommuneIndex | None, pairs: Iterable[tuple[str, str]]) -> dict[str, object]:
     """The answer to GET /v1/communes with these query-string pairs."""
+    assert index is not None, "the reference was loaded without the commune search's index"
     asked = parse_search(pairs)
     return present(index.search(asked.q, asked.limit), index.geography)

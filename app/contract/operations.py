@@ -7,6 +7,7 @@ refusal is a ProblemError naming the fields at fault.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -26,12 +27,15 @@ from app.contract.requests import (
     scenario_consistency_errors,
     scenario_of,
 )
-from app.geography import Geography
+from app.geography import Geography, load_geography
+from app.geography.search import CommuneIndex
 from app.territoriality.information_message import etht01_message
+from app.territoriality.locations import commune_places
 from app.territoriality.patients import PatientLocationError
 from app.territoriality.policies import POLICIES, get_policy
 from app.territoriality.ranking import rank_physicians
-from app.territoriality.rulings import Catalogue
+from app.territoriality.roster import commune_rows
+from app.territoriality.rulings import Catalogue, load_catalogue
 from app.territoriality.scenarios import evaluate_scenario
 
 Body = TypeVar("Body")
@@ -39,10 +43,21 @@ Body = TypeVar("Body")
 
 @dataclass(frozen=True, eq=False)
 class Reference:
-    """What the operations judge with, loaded once at start-up: the geography and the rulings."""
+    """What the operations judge with, loaded once at start-up: the geography, the rulings, and the
+    commune search's index (optional: only GET /v1/communes needs it)."""
 
     geography: Geography
     catalogue: Catalogue
+    communes: CommuneIndex | None = None
+
+    @classmethod
+    def load(cls, geodata_dir: Path) -> Reference:
+        """Everything built before the first request, not during it: the tables the engine looks
+        codes up in, the commune search's index."""
+        geography = load_geography(geodata_dir)
+        commune_places(geography)
+        commune_rows(geography)
+        return cls(geography, load_catalogue(), CommuneIndex.from_geodata(geography, geodata_dir))
 
 
 def parse(body: bytes, adapter: TypeAdapter[Body]) -> Body:

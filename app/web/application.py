@@ -13,12 +13,7 @@ from starlette.routing import Route
 
 from app import resources
 from app.contract.operations import Reference
-from app.geography import load_geography
-from app.geography.search import CommuneIndex
 from app.settings import Settings
-from app.territoriality.locations import commune_places
-from app.territoriality.roster import commune_rows
-from app.territoriality.rulings import load_catalogue
 from app.web import communes, demo, endpoints, metrics, sandbox
 from app.web.middleware import (
     AccessLogMiddleware,
@@ -71,11 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        geography = load_geography(settings.geodata_dir)
-        commune_places(geography)  # built before the first request, not during it
-        commune_rows(geography)
-        app.state.commune_index = CommuneIndex.from_geodata(geography, settings.geodata_dir)
-        app.state.service = endpoints.Service(settings, Reference(geography, load_catalogue()))
+        app.state.service = endpoints.Service(settings, Reference.load(settings.geodata_dir))
         # The geodata are a few hundred thousand objects that live as long as the process: keep the
         # garbage collector from walking them again at every full collection.
         gc.collect()

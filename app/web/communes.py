@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.contract import communes
-from app.web.endpoints import json_response
+from app.web.endpoints import json_response, service_of
 
 
 async def search_communes(request: Request) -> Response:
-    return json_response(communes.search(request.app.state.commune_index, request.query_params.multi_items()))
+    reference = service_of(request).reference
+    return json_response(communes.search(reference.communes, request.query_params.multi_items()))

@@ -32,7 +32,12 @@ const VERDICTS = {
   out_of_scope: "Hors du périmètre du référentiel",
   inconclusive: "Non concluant",
 };
-const STATUSES = { pass: "satisfait", fail: "non satisfait", not_applicable: "sans objet" };
+const STATUSES = {
+  pass: "satisfait",
+  fail: "non satisfait",
+  inconclusive: "indéterminé (un fait manque)",
+  not_applicable: "sans objet",
+};
 const ASPECTS = {
   information_message: "message d’information affiché",
   location_input: "saisie de la localisation proposée",
@@ -283,7 +288,7 @@ async function judge(location, shown) {
 
 function showCheck(check) {
   const item = element("li", undefined, `check status-${check.status}`);
-  const what = `${check.requirement} : ${ASPECTS[check.aspect] || check.aspect} — ${STATUSES[check.status]}`;
+  const what = `${check.requirement} : ${ASPECTS[check.aspect] || check.aspect} — ${STATUSES[check.status] || check.status}`;
   item.append(element("strong", what), element("span", ` (décision ${check.ruling})`));
   const reason = element("p", check.reason, "reason");
   reason.lang = "en";
