@@ -89,10 +89,8 @@ class Geography:
     def locate_many(self, points: Sequence[Point]) -> list[PointLocation]:
         return self.locator.locate_many(points)
 
-
     def neighbours(self, departement: str) -> frozenset[str]:
         return self.adjacency.get(departement, frozenset())
-
 
     def region_of(self, departement: str) -> str | None:
         known = self.departements.get(departement)
