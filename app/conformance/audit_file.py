@@ -65,7 +65,6 @@ class FailOn(StrEnum):
     INVALID = "invalid"
 
 
-FAIL_ON_CHOICES = tuple(FailOn)
 IN_PROCESS = "in-process: this tool's own engine"
 
 
