@@ -13,7 +13,6 @@ import pytest
 from app.contract.fhir.answers import RANK_EXTENSION, fhirpath
 from app.contract.fhir.names import name_key
 from app.contract.fhir.operation import FHIR_JSON, FhirAnswer, rank_bundle
-from app.contract.fhir.roster import NOWHERE
 from app.contract.operations import Reference, rank
 from app.contract.problems import ProblemError
 from app.geography import Geography
@@ -343,12 +342,6 @@ def test_only_unknown_codes_leave_the_role_unlocated_as_the_engine_says(geograph
         "/bundle/entry/1/resource/address/0/postalCode",
         "physician_unlocated",
     )
-
-
-def test_the_stand_in_location_of_a_role_without_site_names_no_commune(geography: Geography) -> None:
-    assert NOWHERE.commune is not None
-    assert NOWHERE.commune not in geography.communes
-    assert NOWHERE.commune not in geography.aliases
 
 
 @pytest.mark.parametrize(

@@ -57,11 +57,6 @@ IDNAT_PS_SYSTEMS = frozenset({"urn:oid:1.2.250.1.71.4.2.1"})
 RPPS_SYSTEMS = frozenset({"https://rpps.esante.gouv.fr", "http://rpps.fr"})
 IDNAT_STRUCT_SYSTEMS = frozenset({"urn:oid:1.2.250.1.71.4.2.2"})
 
-# A role with no practice site to read is handed to the one engine with a commune code that cannot
-# exist (there is no département 00): the engine ranks it last as `unlocated`, and its warning is
-# replaced by one naming what is missing.
-NOWHERE = LocationInput(commune="00000")
-
 _TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
@@ -227,7 +222,7 @@ def _candidate(geography: Geography, index: BundleIndex, entry: BundleEntry, pos
         id=role.id,
         practitioner=_practitioner(practitioner.resource) if practitioner else None,
         organization=_organization(organization.resource) if organization else None,
-        location=reading.location if reading else NOWHERE,
+        location=reading.location if reading else LocationInput(),  # the engine ranks it unlocated
         sources=reading.sources if reading else {},
         site=reading.site if reading else None,
         notes=tuple(reader.notes + (reading.notes if reading else [])),
