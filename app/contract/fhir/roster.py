@@ -1,26 +1,35 @@
 """From a searchset Bundle to the roster the ranking engine takes: one candidate per PractitionerRole.
 
 The rule (documented in openapi.yaml, `POST /v1/rankings/fhir`):
-1. Every PractitionerRole entry is a candidate, in bundle order. Its practitioner, organisation and
-   Locations are found by following its references inside the bundle (FHIR R4 §2.36.4.1: "#id" in
-   `contained`; an absolute reference by fullUrl; "Type/id" against the RESTful base of the
-   referring entry's fullUrl). Project choice: when that finds nothing, the one entry of that type
-   and id is taken (bundles assembled by hand often carry no fullUrl). A reference that still
-   points nowhere is reported, never fatal.
-2. Practice sites, in order: the Locations the role references, then its Organization (addresses
-   in order, skipping `use: old` and `type: postal`). The first site that locates the role wins.
-3. In an address: the INSEE code (FR Core extension) when the reference geography knows it; else
-   the postal code, and when it serves several communes, the `city` to single one out; else the
-   coordinates (Location.position, or the geolocation extension of the address). Coordinates given
-   with a code make the point used for distances, as for any roster. An unknown code is reported
-   and the next element is used; when none is left the engine reports the role unlocated.
+1. Every distinct PractitionerRole entry is a candidate, in bundle order. Entries repeated whole
+   (merged pages of a directory search: the same type, id, version and content, as far as the
+   elements read) count once. Its practitioner, organisation and Locations are found by following
+   its references inside the bundle (FHIR R4 bundle.html, "Resolving references in Bundles": "#id"
+   in `contained`; an absolute reference by fullUrl; "Type/id" against the RESTful base of the
+   referring entry's fullUrl; a version by meta.versionId; a logical reference by the identifiers
+   of the bundle's resources). Project choice: when a "Type/id" reference finds nothing that way,
+   the entry of that type and id is taken (bundles assembled by hand often carry no fullUrl). A
+   reference that points nowhere, or to several different entries, is reported, never fatal.
+2. Practice sites, in order: the Locations the role references, then its Organization, its
+   `use: work` addresses first. An address is skipped when it is `use: old` or `billing`, `type:
+   postal`, its period has ended, or its country is set and is not France. The first site that
+   locates the role wins.
+3. In an address: the INSEE code (FR Core extension, or the older Interop'Santé one) when the
+   reference geography knows it; else the postal code, and when it serves several communes, the
+   `city` to single one out; else the coordinates (Location.position, or the geolocation extension
+   of the address). Coordinates given with a code make the point used for distances, as for any
+   roster. An unknown code is reported and the next element is used; when none is left the engine
+   reports the role unlocated.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -29,6 +38,7 @@ from app.contract.fhir.models import (
     GEOLOCATION_EXTENSION,
     INSEE_CODE_EXTENSIONS,
     LOCATION,
+    OLD_INSEE_CODE_EXTENSION,
     ORGANIZATION,
     PRACTITIONER,
     Address,
@@ -57,6 +67,15 @@ IDNAT_PS_SYSTEMS = frozenset({"urn:oid:1.2.250.1.71.4.2.1"})
 RPPS_SYSTEMS = frozenset({"https://rpps.esante.gouv.fr", "http://rpps.fr"})
 IDNAT_STRUCT_SYSTEMS = frozenset({"urn:oid:1.2.250.1.71.4.2.2"})
 
+# Address.country values read as France (project choice, docs/sources.md): the INSEE code of France
+# the IG examples write (99100), the ISO 3166-1 codes and name of France, and the ISO codes of the
+# overseas départements and collectivités the reference geography holds (971-978).
+FRANCE = frozenset(
+    {"99100", "FR", "FRA", "FRANCE"}
+    | {"GP", "GLP", "MQ", "MTQ", "GF", "GUF", "RE", "REU", "YT", "MYT", "PM", "SPM", "BL", "BLM", "MF", "MAF"}
+)
+NOT_PRACTICE_SITES = {"use": frozenset({"old", "billing"}), "type": frozenset({"postal"})}
+
 _TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
@@ -75,6 +94,11 @@ def _restful_base(full_url: str | None) -> str | None:
     base, _, tail = full_url.partition("/_history/")[0].rpartition("/")
     base, _, kind = base.rpartition("/")
     return base if _TYPE.fullmatch(kind) and _ID.fullmatch(tail) and "://" in base else None
+
+
+def json_pointer(path: Path) -> str:
+    """The JSON pointer of a path this module builds: element names and indices, nothing to escape."""
+    return "/" + "/".join(map(str, path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +133,9 @@ class Candidate:
     location: LocationInput
     sources: Mapping[LocationField, Path]  # the element each field of `location` was read from
     site: Path | None  # the address (or Location) the role was located by
+    located_by: str | None  # its JSON pointer
     notes: tuple[RoleNote, ...]
+    references: tuple[int, ...]  # the entries its references lead to
 
     @property
     def path(self) -> Path:
@@ -120,150 +146,294 @@ class Candidate:
 class Found:
     resource: Resource
     path: Path
+    entry: int | None  # the entry that holds it; None for a resource contained in the role
+
+
+@dataclass(frozen=True, slots=True)
+class Missed:
+    """Why a reference leads nowhere: `reference_unresolved`, or `reference_ambiguous` when it
+    leads to several different resources."""
+
+    code: str
+    detail: str
+
+
+def _entries_named(found: Iterable[Found]) -> str:
+    return ", ".join(str(f.entry) for f in found)
 
 
 class BundleIndex:
-    """The entries of a bundle by fullUrl and by type and id."""
+    """The entries of a bundle by fullUrl, by type and id, and (when a logical reference asks for
+    it) by identifier. An entry that repeats an earlier one whole is indexed once."""
 
-    def __init__(self, bundle: Bundle) -> None:
-        self.by_url: dict[str, Found] = {}
-        self.by_type_id: dict[tuple[str, str], Found] = {}
-        self.ambiguous: set[tuple[str, str]] = set()  # several entries of that type and id
-        duplicates: list[FieldError] = []
-        for index, entry in enumerate(bundle.entry):
-            if entry.resource is None:
+    def __init__(self, entries: Sequence[BundleEntry]) -> None:
+        self.entries = entries
+        self.by_url: dict[str, list[Found]] = {}  # several: versions of the resource (meta.versionId)
+        self.by_type_id: dict[tuple[str, str], list[Found]] = {}  # several: different resources
+        self.duplicate_of: dict[int, int] = {}  # entry -> the earlier entry it repeats
+        clashes: list[FieldError] = []
+        for index, entry in enumerate(entries):
+            resource = entry.resource
+            if resource is None:
                 continue
-            found = Found(entry.resource, ("bundle", "entry", index, "resource"))
+            found = Found(resource, ("bundle", "entry", index, "resource"), index)
+            key = (resource.resourceType, resource.id) if resource.id is not None else None
+            same = next((f for f in self.by_type_id.get(key, ()) if f.resource == resource), None) if key else None
             if entry.fullUrl is not None:
-                if entry.fullUrl in self.by_url:
-                    at = pointer("bundle", "entry", index, "fullUrl")
-                    duplicates.append(FieldError(at, "fullUrl already used by another entry"))
-                self.by_url[entry.fullUrl] = found
-            if entry.resource.id is not None:
-                key = (entry.resource.resourceType, entry.resource.id)
-                if key in self.by_type_id:
-                    self.ambiguous.add(key)
-                self.by_type_id[key] = found
-        if duplicates:
-            raise invalid_fields("the entries of a bundle must be unique (FHIR R4 bdl-7)", duplicates)
+                versions = self.by_url.setdefault(entry.fullUrl, [])
+                clash = next((f for f in versions if (f.resource.version or "") == (resource.version or "")), None)
+                if clash is not None and clash.resource != resource:
+                    detail = (
+                        f"fullUrl already used by entry {clash.entry}, with the same meta.versionId and another content"
+                    )
+                    clashes.append(FieldError(pointer("bundle", "entry", index, "fullUrl"), detail))
+                same = same or clash
+                if clash is None:
+                    versions.append(same or found)
+            if same is not None:
+                assert same.entry is not None
+                self.duplicate_of[index] = same.entry
+            elif key is not None:
+                self.by_type_id.setdefault(key, []).append(found)
+        if clashes:
+            raise invalid_fields("entries with the same fullUrl must differ by meta.versionId (FHIR R4 bdl-7)", clashes)
 
-    def follow(self, reference: str, base: str | None, contained: Sequence[Resource], at: Path) -> Found | str:
-        """The resource a literal reference names, or why none. `base`: the RESTful base of the
-        referring entry's fullUrl; `at`: the referring resource's path."""
+    @cached_property
+    def by_identifier(self) -> dict[tuple[str, str, str], list[Found]]:
+        """(type, system, value) -> the resources carrying that identifier; built on first need."""
+        index: dict[tuple[str, str, str], list[Found]] = {}
+        for found in (f for same in self.by_type_id.values() for f in same):
+            for identifier in getattr(found.resource, "identifier", None) or ():
+                if identifier.system and identifier.value:
+                    key = (found.resource.resourceType, identifier.system, identifier.value)
+                    index.setdefault(key, []).append(found)
+        return index
+
+    def follow(
+        self, reference: Reference, kind: str, base: str | None, contained: Sequence[Resource], at: Path
+    ) -> Found | Missed | None:
+        """What a reference of a resource at `at` leads to. `base`: the RESTful base of the
+        referring entry's fullUrl; `contained`: the referring resource's contained resources."""
+        if reference.reference is not None:
+            found = self._literal(reference.reference, base, contained, at)
+        elif reference.identifier is not None:
+            found = self._logical(reference.identifier, kind)
+        else:
+            return None
+        if isinstance(found, Found) and found.resource.resourceType != kind:
+            return Missed("reference_unresolved", f"it names a {found.resource.resourceType}, not a {kind}")
+        return found
+
+    def _literal(self, reference: str, base: str | None, contained: Sequence[Resource], at: Path) -> Found | Missed:
         if reference.startswith("#"):
             for position, resource in enumerate(contained):
                 if resource.id == reference[1:]:
-                    return Found(resource, (*at, "contained", position))
-            return "no contained resource has this id"
-        target = reference.partition("/_history/")[0]  # the version of a versioned reference is not checked
+                    return Found(resource, (*at, "contained", position), None)
+            return Missed("reference_unresolved", "no contained resource has this id")
+        target, _, version = reference.partition("/_history/")
         relative = _type_and_id(target)
-        if relative is None:
-            return self.by_url.get(target) or "no entry of the bundle has this fullUrl"
-        if base and (found := self.by_url.get(f"{base}/{target}")):
-            return found
-        if relative in self.ambiguous:
-            return f"several entries of the bundle are {target}"
-        return self.by_type_id.get(relative) or f"no entry of the bundle is {target}"
+        if relative is None:  # absolute: matched against fullUrl only
+            return self._version(self.by_url.get(target), target, version, "no entry of the bundle has this fullUrl")
+        if base and (same_url := self.by_url.get(f"{base}/{target}")):
+            return self._version(same_url, target, version, "")
+        return self._version(self.by_type_id.get(relative), target, version, f"no entry of the bundle is {target}")
+
+    @staticmethod
+    def _version(found: list[Found] | None, target: str, version: str, none: str) -> Found | Missed:
+        if not found:
+            return Missed("reference_unresolved", none)
+        if version:  # an entry without meta.versionId cannot be checked: taken (project choice)
+            found = [f for f in found if f.resource.version == version] or [f for f in found if not f.resource.version]
+            if not found:
+                return Missed("reference_unresolved", f"no entry of the bundle is {target} at meta.versionId {version}")
+        if len(found) == 1:
+            return found[0]
+        versions = sorted({f.resource.version or "none" for f in found})
+        if len(versions) == len(found) and not version:
+            detail = (
+                f"several versions of {target} are in the bundle (entries {_entries_named(found)}, meta.versionId "
+                f"{', '.join(versions)}): a versioned reference ({target}/_history/N) would single one out"
+            )
+        else:
+            detail = f"several different entries of the bundle are {target} (entries {_entries_named(found)})"
+        return Missed("reference_ambiguous", detail)
+
+    def _logical(self, identifier: Identifier, kind: str) -> Found | Missed:
+        if not identifier.system or not identifier.value:
+            return Missed("reference_unresolved", "a reference by identifier needs its system and its value")
+        named = f"{identifier.system}|{identifier.value}"
+        found = self.by_identifier.get((kind, identifier.system, identifier.value))
+        if not found:
+            return Missed("reference_unresolved", f"no {kind} of the bundle has the identifier {named}")
+        if len(found) > 1:
+            detail = f"several different {kind} entries have the identifier {named} (entries {_entries_named(found)})"
+            return Missed("reference_ambiguous", detail)
+        return found[0]
 
 
-def read_roster(geography: Geography, bundle: Bundle) -> list[Candidate]:
-    roles = [i for i, e in enumerate(bundle.entry) if isinstance(e.resource, PractitionerRole)]
+def _missed_note(reference: Reference, missed: Missed, at: Path) -> RoleNote:
+    if reference.reference is not None:
+        shown, at = repr(reference.reference), (*at, "reference")
+    else:
+        assert reference.identifier is not None
+        shown, at = f"identifier {reference.identifier.system}|{reference.identifier.value}", (*at, "identifier")
+    how = "points nowhere" if missed.code == "reference_unresolved" else "is ambiguous"
+    return RoleNote(at, missed.code, f"{shown} {how}: {missed.detail}")
+
+
+def read_roster(geography: Geography, bundle: Bundle) -> tuple[list[Candidate], BundleIndex]:
+    entries = bundle.entry or []
+    index = BundleIndex(entries)
+    roles = [
+        i for i, e in enumerate(entries) if isinstance(e.resource, PractitionerRole) and i not in index.duplicate_of
+    ]
     if not roles:
         raise invalid_fields("no candidate", [FieldError("/bundle/entry", "the bundle holds no PractitionerRole")])
     if len(roles) > MAX_PHYSICIANS:
         detail = f"at most {MAX_PHYSICIANS} PractitionerRole entries, not {len(roles)}"
         raise ProblemError("invalid-request", "too many candidates", [FieldError("/bundle/entry", detail)])
-    index = BundleIndex(bundle)
-    return [_candidate(geography, index, bundle.entry[i], i) for i in roles]
+    reader = RosterReader(geography, index, _today())
+    return [reader.candidate(entries[i], i) for i in roles], index
 
 
-@dataclass
-class _Reader:
-    """What reading one role collects: the resources its references name, and the notes."""
-
-    index: BundleIndex
-    base: str | None  # the RESTful base of the role's fullUrl
-    role: PractitionerRole
-    at: Path
-    notes: list[RoleNote] = field(default_factory=list)
-
-    def follow(self, reference: Reference | None, name: str, kind: str, position: int | None = None) -> Found | None:
-        if reference is None or reference.reference is None:
-            return None
-        at = (*self.at, name, *(() if position is None else (position,)), "reference")
-        found = self.index.follow(reference.reference, self.base, self.role.contained, self.at)
-        if isinstance(found, Found) and found.resource.resourceType != kind:
-            found = f"it names a {found.resource.resourceType}, not a {kind}"
-        if isinstance(found, str):
-            self.notes.append(RoleNote(at, "reference_unresolved", f"{reference.reference!r} points nowhere: {found}"))
-            return None
-        return found
+def _today() -> str:
+    """Today's date, UTC, as FHIR writes a date: an address whose period ended before it is skipped."""
+    return datetime.now(UTC).date().isoformat()
 
 
-_NO_SITE = (
-    "no practice site gives an INSEE code, a postal code or coordinates (the role's Locations, then its "
-    "Organization's addresses); ranked last as unlocated"
-)
-
-
-def _candidate(geography: Geography, index: BundleIndex, entry: BundleEntry, position: int) -> Candidate:
-    role = entry.resource
-    assert isinstance(role, PractitionerRole)
-    reader = _Reader(index, _restful_base(entry.fullUrl), role, ("bundle", "entry", position, "resource"))
-    practitioner = reader.follow(role.practitioner, "practitioner", PRACTITIONER)
-    organization = reader.follow(role.organization, "organization", ORGANIZATION)
-    locations = [reader.follow(ref, "location", LOCATION, k) for k, ref in enumerate(role.location)]
-    sites = [*(found for found in locations if found is not None), *([organization] if organization else [])]
-    reading = _choose(_readings(geography, sites))
-    if reading is None:
-        reader.notes.append(RoleNote(organization.path if organization else reader.at, "physician_unlocated", _NO_SITE))
-    return Candidate(
-        entry=position,
-        id=role.id,
-        practitioner=_practitioner(practitioner.resource) if practitioner else None,
-        organization=_organization(organization.resource) if organization else None,
-        location=reading.location if reading else LocationInput(),  # the engine ranks it unlocated
-        sources=reading.sources if reading else {},
-        site=reading.site if reading else None,
-        notes=tuple(reader.notes + (reading.notes if reading else [])),
-    )
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reading:
     location: LocationInput
     sources: dict[LocationField, Path]
     site: Path
-    notes: list[RoleNote]
+    located_by: str
+    notes: tuple[RoleNote, ...]
     resolvable: bool  # False: only codes the geography does not know, left to the engine to report
 
 
-def _choose(readings: Iterator[Reading]) -> Reading | None:
-    """The first reading that locates the role; else the first with a code at all (reported unlocated)."""
-    first = None
-    for reading in readings:
-        if reading.resolvable:
-            return reading
-        first = first or reading
-    return first
+_NO_SITE = (
+    "no practice site gives an INSEE code, a postal code or coordinates (the role's Locations, then its "
+    "Organization's addresses, skipping old, billing and postal addresses, ended ones and those abroad); "
+    "ranked last as unlocated"
+)
 
 
-def _readings(geography: Geography, sites: list[Found]) -> Iterator[Reading]:
-    for site in sites:
+@dataclass
+class RosterReader:
+    """Reads the roles of one bundle. What does not depend on the role (a site's readings, an
+    organisation's summary) is read once per resource: a hospital's 300 roles read its address once."""
+
+    geography: Geography
+    index: BundleIndex
+    today: str
+    _readings: dict[Path, tuple[Reading, ...]] = field(default_factory=dict)
+    _organizations: dict[Path, OrganizationSummary] = field(default_factory=dict)
+    _practitioners: dict[Path, PractitionerSummary] = field(default_factory=dict)
+
+    def candidate(self, entry: BundleEntry, position: int) -> Candidate:
+        role = entry.resource
+        assert isinstance(role, PractitionerRole)
+        at: Path = ("bundle", "entry", position, "resource")
+        base = _restful_base(entry.fullUrl)
+        contained = role.contained or ()
+        notes: list[RoleNote] = []
+
+        def follow(reference: Reference | None, kind: str, *steps: str | int) -> Found | None:
+            if reference is None:
+                return None
+            found = self.index.follow(reference, kind, base, contained, at)
+            if isinstance(found, Missed):
+                notes.append(_missed_note(reference, found, (*at, *steps)))
+                return None
+            return found
+
+        practitioner = follow(role.practitioner, PRACTITIONER, "practitioner")
+        organization = follow(role.organization, ORGANIZATION, "organization")
+        locations = [follow(ref, LOCATION, "location", k) for k, ref in enumerate(role.location or ())]
+        sites = [*(found for found in locations if found is not None), *([organization] if organization else [])]
+        reading = self._choose(sites)
+        if reading is None:
+            notes.append(RoleNote(organization.path if organization else at, "physician_unlocated", _NO_SITE))
+        return Candidate(
+            entry=position,
+            id=role.id,
+            practitioner=self._practitioner(practitioner) if practitioner else None,
+            organization=self._organization(organization) if organization else None,
+            location=reading.location if reading else LocationInput(),  # the engine ranks it unlocated
+            sources=reading.sources if reading else {},
+            site=reading.site if reading else None,
+            located_by=reading.located_by if reading else None,
+            notes=(*notes, *reading.notes) if reading else tuple(notes),
+            references=tuple(f.entry for f in (practitioner, organization, *locations) if f and f.entry is not None),
+        )
+
+    def _choose(self, sites: list[Found]) -> Reading | None:
+        """The first reading that locates the role; else the first with a code at all (reported unlocated)."""
+        first = None
+        for site in sites:
+            for reading in self._site_readings(site):
+                if reading.resolvable:
+                    return reading
+                first = first or reading
+        return first
+
+    def _site_readings(self, site: Found) -> tuple[Reading, ...]:
+        known = self._readings.get(site.path)
+        if known is None:
+            known = self._readings[site.path] = tuple(self._read_site(site))
+        return known
+
+    def _read_site(self, site: Found) -> Iterable[Reading]:
         resource = site.resource
         if isinstance(resource, Location):
             position = resource.position
             point = (Point(position.latitude, position.longitude), (*site.path, "position")) if position else None
-            address = resource.address or Address()
-            reading = read_address(geography, address, (*site.path, "address"), point)
+            address = resource.address if resource.address and self._practice_site(resource.address) else Address()
+            reading = read_address(self.geography, address, (*site.path, "address"), point)
             if reading is not None:
                 yield reading
         elif isinstance(resource, Organization):
-            for k, address in enumerate(resource.address):
-                if address.use != "old" and address.type != "postal":
-                    reading = read_address(geography, address, (*site.path, "address", k))
-                    if reading is not None:
-                        yield reading
+            usable = [(k, a) for k, a in enumerate(resource.address or ()) if self._practice_site(a)]
+            for k, address in [*(u for u in usable if u[1].use == "work"), *(u for u in usable if u[1].use != "work")]:
+                reading = read_address(self.geography, address, (*site.path, "address", k))
+                if reading is not None:
+                    yield reading
+
+    def _practice_site(self, address: Address) -> bool:
+        """Not an old, billing or postal-only address, not ended, not abroad (project rule)."""
+        if address.use in NOT_PRACTICE_SITES["use"] or address.type in NOT_PRACTICE_SITES["type"]:
+            return False
+        end = address.period.end if address.period else None
+        if end is not None and end[:10] < self.today[: len(end[:10])]:
+            return False
+        return address.country is None or _country_key(address.country) in FRANCE
+
+    def _practitioner(self, found: Found) -> PractitionerSummary:
+        summary = self._practitioners.get(found.path)
+        if summary is None:
+            resource = found.resource
+            assert isinstance(resource, Practitioner)
+            identifiers = resource.identifier or ()
+            summary = self._practitioners[found.path] = PractitionerSummary(
+                resource.id, _identifier(identifiers, RPPS_SYSTEMS), _identifier(identifiers, IDNAT_PS_SYSTEMS)
+            )
+        return summary
+
+    def _organization(self, found: Found) -> OrganizationSummary:
+        summary = self._organizations.get(found.path)
+        if summary is None:
+            resource = found.resource
+            assert isinstance(resource, Organization)
+            summary = self._organizations[found.path] = OrganizationSummary(
+                resource.id, resource.name, _identifier(resource.identifier or (), IDNAT_STRUCT_SYSTEMS)
+            )
+        return summary
+
+
+def _country_key(country: str) -> str:
+    """'France', ' fr ', 'FRANCE' -> 'FRANCE', 'FR'; accents dropped ('Réunion' is not a value of the list, 'RE' is)."""
+    decomposed = unicodedata.normalize("NFKD", country.strip().upper())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def read_address(
@@ -275,6 +445,7 @@ def read_address(
     at_point = point[0] if point else None
     skipped: list[tuple[Path, str, str]] = []
     insee = _insee_code(address, at)
+    located_by = json_pointer(at)
     if insee is not None:
         code, code_at = insee
         commune = geography.commune(code)
@@ -283,22 +454,22 @@ def read_address(
             sources = {LocationField.COMMUNE: code_at, **coordinates}
             if disagrees:  # handed over so that the engine flags the pair, as for any roster
                 sources[LocationField.POSTAL_CODE] = (*at, "postalCode")
-            return Reading(LocationInput(code, disagrees, at_point), sources, at, [], True)
+            return Reading(LocationInput(code, disagrees, at_point), sources, at, located_by, (), True)
         skipped.append((code_at, "unknown_insee_code", "not an INSEE commune code of the reference geography"))
     if address.postalCode is not None:
-        reading = _by_postal_code(geography, address, at, at_point, coordinates)
-        if reading is not None:
-            reading.notes[:0] = _skipped_notes(skipped, "postal code")
-            return reading
+        by_postal_code = _by_postal_code(geography, address, at, at_point, coordinates)
+        if by_postal_code is not None:
+            location, sources, notes = by_postal_code
+            return Reading(location, sources, at, located_by, (*_skipped_notes(skipped, "postal code"), *notes), True)
         skipped.append(((*at, "postalCode"), "unknown_postal_code", "not a postal code of the reference geography"))
     if point is not None:
-        notes = _skipped_notes(skipped, "coordinates")
-        return Reading(LocationInput(coordinates=at_point), coordinates, at, notes, True)
+        notes = tuple(_skipped_notes(skipped, "coordinates"))
+        return Reading(LocationInput(coordinates=at_point), coordinates, at, located_by, notes, True)
     if insee is not None:  # nothing else: the engine reports the code, as for any roster
-        return Reading(LocationInput(commune=insee[0]), {LocationField.COMMUNE: insee[1]}, at, [], False)
+        return Reading(LocationInput(commune=insee[0]), {LocationField.COMMUNE: insee[1]}, at, located_by, (), False)
     if address.postalCode is not None:
         sources = {LocationField.POSTAL_CODE: (*at, "postalCode")}
-        return Reading(LocationInput(postal_code=address.postalCode), sources, at, [], False)
+        return Reading(LocationInput(postal_code=address.postalCode), sources, at, located_by, (), False)
     return None
 
 
@@ -321,7 +492,7 @@ def _skipped_notes(skipped: list[tuple[Path, str, str]], used: str) -> list[Role
 
 def _by_postal_code(
     geography: Geography, address: Address, at: Path, point: Point | None, coordinates: dict[LocationField, Path]
-) -> Reading | None:
+) -> tuple[LocationInput, dict[LocationField, Path], tuple[RoleNote, ...]] | None:
     assert address.postalCode is not None
     postal = geography.postal_code(address.postalCode)
     if isinstance(postal, NotFound):
@@ -329,32 +500,40 @@ def _by_postal_code(
     postal_at = (*at, "postalCode")
     sources = {LocationField.POSTAL_CODE: postal_at, **coordinates}
     if len({geography.communes[c].parent or c for c in postal.communes}) == 1:
-        return Reading(LocationInput(postal_code=address.postalCode, coordinates=point), sources, at, [], True)
+        return LocationInput(postal_code=address.postalCode, coordinates=point), sources, ()
     wanted = name_key(address.city or "")
     named = [c for c in postal.communes if wanted and name_key(geography.communes[c].name) == wanted]
     if len(named) == 1:
         sources[LocationField.COMMUNE] = (*at, "city")
-        return Reading(LocationInput(named[0], address.postalCode, point), sources, at, [], True)
+        return LocationInput(named[0], address.postalCode, point), sources, ()
     city = f"the city {address.city!r} names none of them" if address.city else "no city is given"
-    detail = (
-        f"postal code {postal.code} serves {len(postal.communes)} communes and {city}: located by the postal "
-        "code's point and first département"
-    )
-    notes = [RoleNote((*at, "city") if address.city else postal_at, "ambiguous_postal_code", detail)]
-    return Reading(LocationInput(postal_code=address.postalCode, coordinates=point), sources, at, notes, True)
+    if len(postal.departements) > 1:
+        located = (
+            f"located by the postal code: placed in each of its départements ({', '.join(postal.departements)}) "
+            "and ranked by the best, as POST /v1/rankings does"
+        )
+    else:
+        located = f"located by the postal code, in its département ({postal.departements[0]})"
+    detail = f"postal code {postal.code} serves {len(postal.communes)} communes and {city}: {located}"
+    notes = (RoleNote((*at, "city") if address.city else postal_at, "ambiguous_postal_code", detail),)
+    return LocationInput(postal_code=address.postalCode, coordinates=point), sources, notes
 
 
 def _insee_code(address: Address, at: Path) -> tuple[str, Path] | None:
-    for k, extension in enumerate(address.extension):
+    for k, extension in enumerate(address.extension or ()):
         if extension.url in INSEE_CODE_EXTENSIONS:
             coding = _checked(_INSEE_CODING, extension.valueCoding, (*at, "extension", k, "valueCoding"))
             if coding is not None and coding.code:
                 return coding.code, (*at, "extension", k, "valueCoding", "code")
+        elif extension.url == OLD_INSEE_CODE_EXTENSION:
+            code = _checked(_CODE, extension.valueCode, (*at, "extension", k, "valueCode"))
+            if code:
+                return code, (*at, "extension", k, "valueCode")
     return None
 
 
 def _geolocation(address: Address, at: Path) -> tuple[Point, Path] | None:
-    for k, extension in enumerate(address.extension):
+    for k, extension in enumerate(address.extension or ()):
         if extension.url == GEOLOCATION_EXTENSION:
             parts = _checked(_COORDINATES, extension.extension, (*at, "extension", k, "extension")) or []
             values = {part.url: part.valueDecimal for part in parts}
@@ -365,6 +544,7 @@ def _geolocation(address: Address, at: Path) -> tuple[Point, Path] | None:
 
 
 _INSEE_CODING: TypeAdapter[InseeCoding | None] = TypeAdapter(InseeCoding | None)
+_CODE: TypeAdapter[str | None] = TypeAdapter(str | None)
 _COORDINATES: TypeAdapter[list[Coordinate] | None] = TypeAdapter(list[Coordinate] | None)
 Checked = TypeVar("Checked")
 
@@ -383,22 +563,8 @@ def _checked(adapter: TypeAdapter[Checked], value: Any, at: Path) -> Checked:
         raise invalid_fields(f"{len(errors)} invalid field(s)", errors) from error
 
 
-_UNION_STEPS = frozenset({"InseeCoding", "list[Coordinate]"})  # pydantic names the branch of `X | None`
+_UNION_STEPS = frozenset({"InseeCoding", "list[Coordinate]", "str"})  # pydantic names the branch of `X | None`
 
 
-def _identifier(identifiers: list[Identifier], systems: frozenset[str]) -> str | None:
+def _identifier(identifiers: Iterable[Identifier], systems: frozenset[str]) -> str | None:
     return next((i.value for i in identifiers if i.value and i.system in systems), None)
-
-
-def _practitioner(resource: Resource) -> PractitionerSummary:
-    assert isinstance(resource, Practitioner)
-    return PractitionerSummary(
-        resource.id,
-        rpps=_identifier(resource.identifier, RPPS_SYSTEMS),
-        idnat_ps=_identifier(resource.identifier, IDNAT_PS_SYSTEMS),
-    )
-
-
-def _organization(resource: Resource) -> OrganizationSummary:
-    assert isinstance(resource, Organization)
-    return OrganizationSummary(resource.id, resource.name, _identifier(resource.identifier, IDNAT_STRUCT_SYSTEMS))
