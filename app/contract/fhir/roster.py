@@ -158,6 +158,22 @@ class Missed:
     detail: str
 
 
+def _identical(found: list[Found], resource: Resource) -> Found | None:
+    for candidate in found:
+        if candidate.resource == resource:
+            return candidate
+    return None
+
+
+def _same_version(found: list[Found], resource: Resource) -> Found | None:
+    """The entry of the same meta.versionId, an absent one counting as empty, as bdl-7's expression does."""
+    version = resource.version or ""
+    for candidate in found:
+        if (candidate.resource.version or "") == version:
+            return candidate
+    return None
+
+
 def _entries_named(found: Iterable[Found]) -> str:
     return ", ".join(str(f.entry) for f in found)
 
@@ -172,29 +188,34 @@ class BundleIndex:
         self.by_type_id: dict[tuple[str, str], list[Found]] = {}  # several: different resources
         self.duplicate_of: dict[int, int] = {}  # entry -> the earlier entry it repeats
         clashes: list[FieldError] = []
+        by_url, by_type_id = self.by_url, self.by_type_id
         for index, entry in enumerate(entries):
             resource = entry.resource
             if resource is None:
                 continue
             found = Found(resource, ("bundle", "entry", index, "resource"), index)
             key = (resource.resourceType, resource.id) if resource.id is not None else None
-            same = next((f for f in self.by_type_id.get(key, ()) if f.resource == resource), None) if key else None
+            earlier = by_type_id.get(key) if key is not None else None
+            same = _identical(earlier, resource) if earlier else None
             if entry.fullUrl is not None:
-                versions = self.by_url.setdefault(entry.fullUrl, [])
-                clash = next((f for f in versions if (f.resource.version or "") == (resource.version or "")), None)
-                if clash is not None and clash.resource != resource:
-                    detail = (
-                        f"fullUrl already used by entry {clash.entry}, with the same meta.versionId and another content"
-                    )
-                    clashes.append(FieldError(pointer("bundle", "entry", index, "fullUrl"), detail))
-                same = same or clash
-                if clash is None:
-                    versions.append(same or found)
+                versions = by_url.get(entry.fullUrl)
+                if versions is None:
+                    by_url[entry.fullUrl] = [same or found]
+                else:
+                    clash = _same_version(versions, resource)
+                    if clash is not None and clash.resource != resource:
+                        detail = f"fullUrl already used by entry {clash.entry}, with the same meta.versionId"
+                        clashes.append(FieldError(pointer("bundle", "entry", index, "fullUrl"), detail))
+                    same = same or clash
+                    if clash is None:
+                        versions.append(same or found)
             if same is not None:
                 assert same.entry is not None
                 self.duplicate_of[index] = same.entry
+            elif earlier is not None:
+                earlier.append(found)
             elif key is not None:
-                self.by_type_id.setdefault(key, []).append(found)
+                by_type_id[key] = [found]
         if clashes:
             raise invalid_fields("entries with the same fullUrl must differ by meta.versionId (FHIR R4 bdl-7)", clashes)
 
@@ -567,4 +588,7 @@ _UNION_STEPS = frozenset({"InseeCoding", "list[Coordinate]", "str"})  # pydantic
 
 
 def _identifier(identifiers: Iterable[Identifier], systems: frozenset[str]) -> str | None:
-    return next((i.value for i in identifiers if i.value and i.system in systems), None)
+    for identifier in identifiers:
+        if identifier.value and identifier.system in systems:
+            return identifier.value
+    return None
