@@ -592,6 +592,14 @@ def test_openapi_states_the_body_limit_and_its_setting() -> None:
     import yaml
 
     spec = yaml.safe_load((Path(__file__).parents[2] / "openapi.yaml").read_text(encoding="utf-8"))
-    description = spec["paths"]["/v1/rankings/fhir"]["post"]["description"]
+    description = " ".join(spec["paths"]["/v1/rankings/fhir"]["post"]["description"].split())
     assert "TERRITORIALITE_MAX_BODY_BYTES" in description
-    assert "2 MiB holds" in description
+    assert "3.9 to 7.0 KB a role once compacted" in description
+    assert "2 MiB holds about 300 to 530 roles" in description
+    per_role = []
+    for name in ("liberal-cabinet", "salaried-hospital", "several-roles", "postal-code-only", "no-address"):
+        bundle = fixture(name)
+        roles = sum(e["resource"]["resourceType"] == "PractitionerRole" for e in bundle["entry"])
+        per_role.append(len(json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()) / roles)
+    assert (round(min(per_role) / 1000, 1), round(max(per_role) / 1000, 1)) == (3.9, 7.0)
+    assert (2 * 2**20 // max(per_role) // 10 * 10, 2 * 2**20 // min(per_role) // 10 * 10) == (300, 530)
