@@ -603,3 +603,32 @@ def test_openapi_states_the_body_limit_and_its_setting() -> None:
         per_role.append(len(json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()) / roles)
     assert (round(min(per_role) / 1000, 1), round(max(per_role) / 1000, 1)) == (3.9, 7.0)
     assert (2 * 2**20 // max(per_role) // 10 * 10, 2 * 2**20 // min(per_role) // 10 * 10) == (300, 530)
+
+
+def test_a_warning_about_many_entries_names_five_and_counts_the_rest(geography: Geography) -> None:
+    """A bundle may hold thousands of different "Organization/x": a warning stays short, and each
+    reference is looked up, not scanned against them all."""
+    many = [organization("x", {"postalCode": f"{75001 + k}"}) for k in range(30)]
+    versions = [
+        organization("y", {"postalCode": "75001"}, full_url=f"{BASE}/Organization/y", meta={"versionId": str(k)})
+        for k in range(12)
+    ]
+    bundle = searchset(
+        role("a", "Organization/x"),
+        {"fullUrl": f"{BASE}/PractitionerRole/b", **role("b", "Organization/y")},
+        {"fullUrl": f"{BASE}/PractitionerRole/c", **role("c", "Organization/y/_history/11")},
+        *many,
+        *versions,
+    )
+    body = ranked(geography, bundle, {"commune": "75056"})
+    details = [w["detail"] for w in body["warnings"] if w["code"] == "reference_ambiguous"]
+    assert details == [
+        "'Organization/x' is ambiguous: several different entries of the bundle are Organization/x "
+        "(entries 3, 4, 5, 6, 7 and 25 more)",
+        "'Organization/y' is ambiguous: several versions of Organization/y are in the bundle (entries 33, 34, 35, 36, "
+        "37 and 7 more, meta.versionId 0, 1, 2, 3, 4): a versioned reference (Organization/y/_history/N) would "
+        "single one out",
+    ]
+    assert [(r["id"], r["located_by"]) for r in body["ranking"] if r["id"] == "c"] == [
+        ("c", "/bundle/entry/44/resource/address/0")
+    ]

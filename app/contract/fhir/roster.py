@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from itertools import islice
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -158,24 +159,24 @@ class Missed:
     detail: str
 
 
+# An entry is compared with at most this many earlier entries of its type and id: repeats of merged
+# pages follow their first copy; past that, a bundle of thousands of different "Organization/x"
+# would make the comparisons quadratic (and a reference to them is ambiguous whatever they hold).
+COMPARED = 8
+
+
 def _identical(found: list[Found], resource: Resource) -> Found | None:
-    for candidate in found:
+    for candidate in found[:COMPARED]:
         if candidate.resource == resource:
             return candidate
     return None
 
 
-def _same_version(found: list[Found], resource: Resource) -> Found | None:
-    """The entry of the same meta.versionId, an absent one counting as empty, as bdl-7's expression does."""
-    version = resource.version or ""
-    for candidate in found:
-        if (candidate.resource.version or "") == version:
-            return candidate
-    return None
-
-
-def _entries_named(found: Iterable[Found]) -> str:
-    return ", ".join(str(f.entry) for f in found)
+def _entries_named(found: Sequence[Found], count: int | None = None) -> str:
+    """'3, 7' or, past five, '3, 7, 9, 12, 15 and 2,000 more': a warning stays short."""
+    count = len(found) if count is None else count
+    named = ", ".join(str(f.entry) for f in found[:5])
+    return named if count <= 5 else f"{named} and {count - 5:,} more"
 
 
 class BundleIndex:
@@ -184,9 +185,12 @@ class BundleIndex:
 
     def __init__(self, entries: Sequence[BundleEntry]) -> None:
         self.entries = entries
-        self.by_url: dict[str, list[Found]] = {}  # several: versions of the resource (meta.versionId)
+        # fullUrl -> meta.versionId ("" when none, as bdl-7's expression reads it) -> the entry
+        self.by_url: dict[str, dict[str, Found]] = {}
         self.by_type_id: dict[tuple[str, str], list[Found]] = {}  # several: different resources
+        self.by_type_id_version: dict[tuple[str, str, str], list[Found]] = {}  # the same, by meta.versionId
         self.duplicate_of: dict[int, int] = {}  # entry -> the earlier entry it repeats
+        self._followed: dict[tuple[str | None, ...], Found | Missed] = {}  # many roles name one organisation
         clashes: list[FieldError] = []
         by_url, by_type_id = self.by_url, self.by_type_id
         for index, entry in enumerate(entries):
@@ -198,24 +202,26 @@ class BundleIndex:
             earlier = by_type_id.get(key) if key is not None else None
             same = _identical(earlier, resource) if earlier else None
             if entry.fullUrl is not None:
-                versions = by_url.get(entry.fullUrl)
-                if versions is None:
-                    by_url[entry.fullUrl] = [same or found]
+                versions = by_url.setdefault(entry.fullUrl, {})
+                version = resource.version or ""
+                clash = versions.get(version)
+                if clash is None:
+                    versions[version] = same or found
+                elif clash.resource != resource:
+                    detail = f"fullUrl already used by entry {clash.entry}, with the same meta.versionId"
+                    clashes.append(FieldError(pointer("bundle", "entry", index, "fullUrl"), detail))
                 else:
-                    clash = _same_version(versions, resource)
-                    if clash is not None and clash.resource != resource:
-                        detail = f"fullUrl already used by entry {clash.entry}, with the same meta.versionId"
-                        clashes.append(FieldError(pointer("bundle", "entry", index, "fullUrl"), detail))
                     same = same or clash
-                    if clash is None:
-                        versions.append(same or found)
             if same is not None:
                 assert same.entry is not None
                 self.duplicate_of[index] = same.entry
-            elif earlier is not None:
+                continue
+            if earlier is not None:
                 earlier.append(found)
             elif key is not None:
                 by_type_id[key] = [found]
+            if key is not None:
+                self.by_type_id_version.setdefault((*key, resource.version or ""), []).append(found)
         if clashes:
             raise invalid_fields("entries with the same fullUrl must differ by meta.versionId (FHIR R4 bdl-7)", clashes)
 
@@ -235,51 +241,81 @@ class BundleIndex:
     ) -> Found | Missed | None:
         """What a reference of a resource at `at` leads to. `base`: the RESTful base of the
         referring entry's fullUrl; `contained`: the referring resource's contained resources."""
-        if reference.reference is not None:
-            found = self._literal(reference.reference, base, contained, at)
-        elif reference.identifier is not None:
-            found = self._logical(reference.identifier, kind)
+        literal, identifier = reference.reference, reference.identifier
+        if literal is not None and literal.startswith("#"):
+            return self._checked(self._contained(literal[1:], contained, at), kind)
+        if literal is not None:
+            key: tuple[str | None, ...] = (literal, base, kind)
+        elif identifier is not None:
+            key = ("identifier", identifier.system, identifier.value, kind)
         else:
             return None
+        found = self._followed.get(key)
+        if found is None:
+            found = self._followed[key] = self._checked(
+                self._literal(literal, base) if literal is not None else self._logical(identifier, kind), kind
+            )
+        return found
+
+    @staticmethod
+    def _checked(found: Found | Missed, kind: str) -> Found | Missed:
         if isinstance(found, Found) and found.resource.resourceType != kind:
             return Missed("reference_unresolved", f"it names a {found.resource.resourceType}, not a {kind}")
         return found
 
-    def _literal(self, reference: str, base: str | None, contained: Sequence[Resource], at: Path) -> Found | Missed:
-        if reference.startswith("#"):
-            for position, resource in enumerate(contained):
-                if resource.id == reference[1:]:
-                    return Found(resource, (*at, "contained", position), None)
-            return Missed("reference_unresolved", "no contained resource has this id")
+    @staticmethod
+    def _contained(wanted: str, contained: Sequence[Resource], at: Path) -> Found | Missed:
+        for position, resource in enumerate(contained):
+            if resource.id == wanted:
+                return Found(resource, (*at, "contained", position), None)
+        return Missed("reference_unresolved", "no contained resource has this id")
+
+    def _literal(self, reference: str, base: str | None) -> Found | Missed:
         target, _, version = reference.partition("/_history/")
         relative = _type_and_id(target)
         if relative is None:  # absolute: matched against fullUrl only
-            return self._version(self.by_url.get(target), target, version, "no entry of the bundle has this fullUrl")
-        if base and (same_url := self.by_url.get(f"{base}/{target}")):
-            return self._version(same_url, target, version, "")
-        return self._version(self.by_type_id.get(relative), target, version, f"no entry of the bundle is {target}")
+            return self._by_url(target, target, version, "no entry of the bundle has this fullUrl")
+        if base and f"{base}/{target}" in self.by_url:
+            return self._by_url(f"{base}/{target}", target, version, "")
+        return self._by_type_id(relative, target, version)
 
-    @staticmethod
-    def _version(found: list[Found] | None, target: str, version: str, none: str) -> Found | Missed:
-        if not found:
+    def _by_url(self, url: str, target: str, version: str, none: str) -> Found | Missed:
+        """An entry by fullUrl, and by meta.versionId for a versioned reference (an entry without
+        one cannot be checked: taken, project choice). Lookups only: no scan of the entries."""
+        versions = self.by_url.get(url)
+        if not versions:
             return Missed("reference_unresolved", none)
-        if version:  # an entry without meta.versionId cannot be checked: taken (project choice)
-            found = [f for f in found if f.resource.version == version] or [f for f in found if not f.resource.version]
+        if version:
+            found = versions.get(version) or versions.get("")
+            return found or Missed(
+                "reference_unresolved", f"no entry of the bundle is {target} at meta.versionId {version}"
+            )
+        if len(versions) == 1:
+            return next(iter(versions.values()))
+        shown = list(islice(versions.items(), 5))
+        entries = _entries_named([f for _, f in shown], len(versions))
+        ids = ", ".join(v or "none" for v, _ in shown)
+        detail = (
+            f"several versions of {target} are in the bundle (entries {entries}, meta.versionId {ids}): "
+            f"a versioned reference ({target}/_history/N) would single one out"
+        )
+        return Missed("reference_ambiguous", detail)
+
+    def _by_type_id(self, key: tuple[str, str], target: str, version: str) -> Found | Missed:
+        found = self.by_type_id.get(key)
+        if not found:
+            return Missed("reference_unresolved", f"no entry of the bundle is {target}")
+        if version:
+            found = self.by_type_id_version.get((*key, version)) or self.by_type_id_version.get((*key, ""))
             if not found:
                 return Missed("reference_unresolved", f"no entry of the bundle is {target} at meta.versionId {version}")
         if len(found) == 1:
             return found[0]
-        versions = sorted({f.resource.version or "none" for f in found})
-        if len(versions) == len(found) and not version:
-            detail = (
-                f"several versions of {target} are in the bundle (entries {_entries_named(found)}, meta.versionId "
-                f"{', '.join(versions)}): a versioned reference ({target}/_history/N) would single one out"
-            )
-        else:
-            detail = f"several different entries of the bundle are {target} (entries {_entries_named(found)})"
+        detail = f"several different entries of the bundle are {target} (entries {_entries_named(found)})"
         return Missed("reference_ambiguous", detail)
 
-    def _logical(self, identifier: Identifier, kind: str) -> Found | Missed:
+    def _logical(self, identifier: Identifier | None, kind: str) -> Found | Missed:
+        assert identifier is not None
         if not identifier.system or not identifier.value:
             return Missed("reference_unresolved", "a reference by identifier needs its system and its value")
         named = f"{identifier.system}|{identifier.value}"
