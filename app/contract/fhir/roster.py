@@ -185,10 +185,11 @@ class BundleIndex:
 
     def __init__(self, entries: Sequence[BundleEntry]) -> None:
         self.entries = entries
-        # fullUrl -> meta.versionId ("" when none, as bdl-7's expression reads it) -> the entry
-        self.by_url: dict[str, dict[str, Found]] = {}
+        self.by_url: dict[str, Found] = {}  # the first entry of each fullUrl
+        # fullUrl -> meta.versionId ("" when none, as bdl-7's expression reads it) -> entry, for the
+        # fullUrls that several versions share (rare: the map is made on the second)
+        self.url_versions: dict[str, dict[str, Found]] = {}
         self.by_type_id: dict[tuple[str, str], list[Found]] = {}  # several: different resources
-        self.by_type_id_version: dict[tuple[str, str, str], list[Found]] = {}  # the same, by meta.versionId
         self.duplicate_of: dict[int, int] = {}  # entry -> the earlier entry it repeats
         self._followed: dict[tuple[str | None, ...], Found | Missed] = {}  # many roles name one organisation
         clashes: list[FieldError] = []
@@ -201,29 +202,41 @@ class BundleIndex:
             key = (resource.resourceType, resource.id) if resource.id is not None else None
             earlier = by_type_id.get(key) if key is not None else None
             same = _identical(earlier, resource) if earlier else None
-            if entry.fullUrl is not None:
-                versions = by_url.setdefault(entry.fullUrl, {})
-                version = resource.version or ""
-                clash = versions.get(version)
-                if clash is None:
-                    versions[version] = same or found
-                elif clash.resource != resource:
-                    detail = f"fullUrl already used by entry {clash.entry}, with the same meta.versionId"
-                    clashes.append(FieldError(pointer("bundle", "entry", index, "fullUrl"), detail))
+            url = entry.fullUrl
+            if url is not None:
+                first = by_url.get(url)
+                if first is None:
+                    by_url[url] = same or found
                 else:
-                    same = same or clash
+                    versions = self.url_versions.get(url)
+                    if versions is None:
+                        versions = self.url_versions[url] = {first.resource.version or "": first}
+                    clash = versions.get(resource.version or "")
+                    if clash is None:
+                        versions[resource.version or ""] = same or found
+                    elif clash.resource != resource:
+                        detail = f"fullUrl already used by entry {clash.entry}, with the same meta.versionId"
+                        clashes.append(FieldError(pointer("bundle", "entry", index, "fullUrl"), detail))
+                    else:
+                        same = same or clash
             if same is not None:
                 assert same.entry is not None
                 self.duplicate_of[index] = same.entry
-                continue
-            if earlier is not None:
+            elif earlier is not None:
                 earlier.append(found)
             elif key is not None:
                 by_type_id[key] = [found]
-            if key is not None:
-                self.by_type_id_version.setdefault((*key, resource.version or ""), []).append(found)
         if clashes:
             raise invalid_fields("entries with the same fullUrl must differ by meta.versionId (FHIR R4 bdl-7)", clashes)
+
+    @cached_property
+    def by_type_id_version(self) -> dict[tuple[str, str, str], list[Found]]:
+        """(type, id, meta.versionId or "") -> the entries; built when a versioned reference asks for it."""
+        index: dict[tuple[str, str, str], list[Found]] = {}
+        for (kind, identifier), found in self.by_type_id.items():
+            for f in found:
+                index.setdefault((kind, identifier, f.resource.version or ""), []).append(f)
+        return index
 
     @cached_property
     def by_identifier(self) -> dict[tuple[str, str, str], list[Found]]:
@@ -282,16 +295,17 @@ class BundleIndex:
     def _by_url(self, url: str, target: str, version: str, none: str) -> Found | Missed:
         """An entry by fullUrl, and by meta.versionId for a versioned reference (an entry without
         one cannot be checked: taken, project choice). Lookups only: no scan of the entries."""
-        versions = self.by_url.get(url)
-        if not versions:
+        first = self.by_url.get(url)
+        if first is None:
             return Missed("reference_unresolved", none)
+        versions = self.url_versions.get(url) or {first.resource.version or "": first}
         if version:
             found = versions.get(version) or versions.get("")
             return found or Missed(
                 "reference_unresolved", f"no entry of the bundle is {target} at meta.versionId {version}"
             )
         if len(versions) == 1:
-            return next(iter(versions.values()))
+            return first
         shown = list(islice(versions.items(), 5))
         entries = _entries_named([f for _, f in shown], len(versions))
         ids = ", ".join(v or "none" for v, _ in shown)
@@ -383,9 +397,10 @@ class RosterReader:
     geography: Geography
     index: BundleIndex
     today: str
-    _readings: dict[Path, tuple[Reading, ...]] = field(default_factory=dict)
-    _organizations: dict[Path, OrganizationSummary] = field(default_factory=dict)
-    _practitioners: dict[Path, PractitionerSummary] = field(default_factory=dict)
+    # by id() of the resource: each is held by the bundle's entries for the whole request
+    _readings: dict[int, tuple[Reading, ...]] = field(default_factory=dict)
+    _organizations: dict[int, OrganizationSummary] = field(default_factory=dict)
+    _practitioners: dict[int, PractitionerSummary] = field(default_factory=dict)
 
     def candidate(self, entry: BundleEntry, position: int) -> Candidate:
         role = entry.resource
@@ -394,94 +409,111 @@ class RosterReader:
         base = _restful_base(entry.fullUrl)
         contained = role.contained or ()
         notes: list[RoleNote] = []
-
-        def follow(reference: Reference | None, kind: str, *steps: str | int) -> Found | None:
-            if reference is None:
-                return None
-            found = self.index.follow(reference, kind, base, contained, at)
-            if isinstance(found, Missed):
-                notes.append(_missed_note(reference, found, (*at, *steps)))
-                return None
-            return found
-
-        practitioner = follow(role.practitioner, PRACTITIONER, "practitioner")
-        organization = follow(role.organization, ORGANIZATION, "organization")
-        locations = [follow(ref, LOCATION, "location", k) for k, ref in enumerate(role.location or ())]
-        sites = [*(found for found in locations if found is not None), *([organization] if organization else [])]
+        practitioner = self._follow(role.practitioner, PRACTITIONER, base, contained, at, ("practitioner",), notes)
+        locations = [
+            self._follow(reference, LOCATION, base, contained, at, ("location", k), notes)
+            for k, reference in enumerate(role.location or ())
+        ]
+        organization = self._follow(role.organization, ORGANIZATION, base, contained, at, ("organization",), notes)
+        sites = [f for f in (*locations, organization) if f is not None]
+        references = tuple(f.entry for f in (practitioner, *sites) if f is not None and f.entry is not None)
         reading = self._choose(sites)
         if reading is None:
             notes.append(RoleNote(organization.path if organization else at, "physician_unlocated", _NO_SITE))
+            return Candidate(
+                position,
+                role.id,
+                self._practitioner(practitioner),
+                self._organization(organization),
+                LocationInput(),
+                {},
+                None,
+                None,
+                tuple(notes),
+                tuple(references),
+            )  # fmt: skip  (the engine ranks a location without any field unlocated)
         return Candidate(
-            entry=position,
-            id=role.id,
-            practitioner=self._practitioner(practitioner) if practitioner else None,
-            organization=self._organization(organization) if organization else None,
-            location=reading.location if reading else LocationInput(),  # the engine ranks it unlocated
-            sources=reading.sources if reading else {},
-            site=reading.site if reading else None,
-            located_by=reading.located_by if reading else None,
-            notes=(*notes, *reading.notes) if reading else tuple(notes),
-            references=tuple(f.entry for f in (practitioner, organization, *locations) if f and f.entry is not None),
-        )
+            position, role.id, self._practitioner(practitioner), self._organization(organization), reading.location,
+            reading.sources, reading.site, reading.located_by, (*notes, *reading.notes), references,
+        )  # fmt: skip
+
+    def _follow(
+        self,
+        reference: Reference | None,
+        kind: str,
+        base: str | None,
+        contained: Sequence[Resource],
+        at: Path,
+        steps: Path,
+        notes: list[RoleNote],
+    ) -> Found | None:
+        if reference is None:
+            return None
+        found = self.index.follow(reference, kind, base, contained, at)
+        if isinstance(found, Missed):
+            notes.append(_missed_note(reference, found, (*at, *steps)))
+            return None
+        return found
 
     def _choose(self, sites: list[Found]) -> Reading | None:
         """The first reading that locates the role; else the first with a code at all (reported unlocated)."""
         first = None
         for site in sites:
-            for reading in self._site_readings(site):
+            readings = self._readings.get(id(site.resource))
+            if readings is None:
+                readings = self._readings[id(site.resource)] = self._read_site(site)
+            for reading in readings:
                 if reading.resolvable:
                     return reading
                 first = first or reading
         return first
 
-    def _site_readings(self, site: Found) -> tuple[Reading, ...]:
-        known = self._readings.get(site.path)
-        if known is None:
-            known = self._readings[site.path] = tuple(self._read_site(site))
-        return known
-
-    def _read_site(self, site: Found) -> Iterable[Reading]:
+    def _read_site(self, site: Found) -> tuple[Reading, ...]:
         resource = site.resource
         if isinstance(resource, Location):
             position = resource.position
             point = (Point(position.latitude, position.longitude), (*site.path, "position")) if position else None
             address = resource.address if resource.address and self._practice_site(resource.address) else Address()
             reading = read_address(self.geography, address, (*site.path, "address"), point)
-            if reading is not None:
-                yield reading
-        elif isinstance(resource, Organization):
-            usable = [(k, a) for k, a in enumerate(resource.address or ()) if self._practice_site(a)]
-            for k, address in [*(u for u in usable if u[1].use == "work"), *(u for u in usable if u[1].use != "work")]:
-                reading = read_address(self.geography, address, (*site.path, "address", k))
-                if reading is not None:
-                    yield reading
+            return (reading,) if reading is not None else ()
+        if isinstance(resource, Organization) and resource.address:
+            usable = [(k, a) for k, a in enumerate(resource.address) if self._practice_site(a)]
+            if len(usable) > 1:
+                usable = [*(u for u in usable if u[1].use == "work"), *(u for u in usable if u[1].use != "work")]
+            readings = (read_address(self.geography, address, (*site.path, "address", k)) for k, address in usable)
+            return tuple(reading for reading in readings if reading is not None)
+        return ()
 
     def _practice_site(self, address: Address) -> bool:
         """Not an old, billing or postal-only address, not ended, not abroad (project rule)."""
         if address.use in NOT_PRACTICE_SITES["use"] or address.type in NOT_PRACTICE_SITES["type"]:
             return False
-        end = address.period.end if address.period else None
+        end = address.period.end if address.period is not None else None
         if end is not None and end[:10] < self.today[: len(end[:10])]:
             return False
         return address.country is None or _country_key(address.country) in FRANCE
 
-    def _practitioner(self, found: Found) -> PractitionerSummary:
-        summary = self._practitioners.get(found.path)
+    def _practitioner(self, found: Found | None) -> PractitionerSummary | None:
+        if found is None:
+            return None
+        summary = self._practitioners.get(id(found.resource))
         if summary is None:
             resource = found.resource
             assert isinstance(resource, Practitioner)
             identifiers = resource.identifier or ()
-            summary = self._practitioners[found.path] = PractitionerSummary(
+            summary = self._practitioners[id(resource)] = PractitionerSummary(
                 resource.id, _identifier(identifiers, RPPS_SYSTEMS), _identifier(identifiers, IDNAT_PS_SYSTEMS)
             )
         return summary
 
-    def _organization(self, found: Found) -> OrganizationSummary:
-        summary = self._organizations.get(found.path)
+    def _organization(self, found: Found | None) -> OrganizationSummary | None:
+        if found is None:
+            return None
+        summary = self._organizations.get(id(found.resource))
         if summary is None:
             resource = found.resource
             assert isinstance(resource, Organization)
-            summary = self._organizations[found.path] = OrganizationSummary(
+            summary = self._organizations[id(resource)] = OrganizationSummary(
                 resource.id, resource.name, _identifier(resource.identifier or (), IDNAT_STRUCT_SYSTEMS)
             )
         return summary
@@ -534,8 +566,10 @@ def _disagreeing_postal_code(geography: Geography, commune: CommuneMatch, postal
     """The postal code when the geography knows it and it does not serve the commune (an
     arrondissement counting as its city); else None. A CEDEX code, unknown, is left out; a code
     that agrees adds nothing, and leaving it out keeps the engine on its fast path."""
-    postal = geography.postal_code(postal_code) if postal_code is not None else None
-    if postal is None or isinstance(postal, NotFound):
+    if postal_code is None or postal_code in commune.commune.postal_codes:  # the common case, without a lookup
+        return None
+    postal = geography.postal_code(postal_code)
+    if isinstance(postal, NotFound):
         return None
     if commune.commune.code in postal.communes:
         return None
