@@ -129,6 +129,7 @@ def bench_fhir(size: int = 1_000) -> None:
     print(f"  in-process, median of 30 (parse + rank + answer): plain {plain_ms:.2f} ms, FHIR {fhir_ms:.2f} ms")
     print(f"    ratio FHIR / plain: {fhir_ms / plain_ms:.2f}x")
     print(f"    FHIR per MiB of body: {fhir_ms / mib:.1f} ms (format ranking), {bundle_ms / mib:.1f} ms (bundle)")
+    print(f"    plain per MiB of body: {plain_ms / (len(plain) / 2**20):.1f} ms")
     _, shared = bodies(geography, size, organisations=50)
     shared_ms = core.best_of(lambda: rank_bundle(geography, shared), 30) * 1000
     per_mib = shared_ms / (len(shared) / 2**20)
