@@ -37,7 +37,7 @@ def _identifier(system: str, value: str, code: str) -> dict[str, Any]:
     }
 
 
-def _entries(index: int, commune: str, postal_code: str) -> list[dict[str, Any]]:
+def _entries(index: int, commune: str, postal_code: str, organisation: int) -> list[dict[str, Any]]:
     rpps = f"1{index:010d}"
     role = {
         "resourceType": "PractitionerRole",
@@ -45,7 +45,7 @@ def _entries(index: int, commune: str, postal_code: str) -> list[dict[str, Any]]
         "active": True,
         "identifier": [{"system": "https://rpps.esante.gouv.fr", "value": f"{index:010d}"}],
         "practitioner": {"reference": f"Practitioner/pp-{index}"},
-        "organization": {"reference": f"Organization/org-{index}"},
+        "organization": {"reference": f"Organization/org-{organisation}"},
     }
     practitioner = {
         "resourceType": "Practitioner",
@@ -59,10 +59,10 @@ def _entries(index: int, commune: str, postal_code: str) -> list[dict[str, Any]]
     }
     organization = {
         "resourceType": "Organization",
-        "id": f"org-{index}",
+        "id": f"org-{organisation}",
         "active": True,
-        "identifier": [_identifier("urn:oid:1.2.250.1.71.4.2.2", f"4{index:014d}", "IDNST")],
-        "name": f"CABINET {index}",
+        "identifier": [_identifier("urn:oid:1.2.250.1.71.4.2.2", f"4{organisation:014d}", "IDNST")],
+        "name": f"CABINET {organisation}",
         "address": [
             {
                 "extension": [{"url": INSEE, "valueCoding": {"system": R13, "code": commune}}],
@@ -75,18 +75,30 @@ def _entries(index: int, commune: str, postal_code: str) -> list[dict[str, Any]]
     return [
         {"fullUrl": f"{BASE}/PractitionerRole/role-{index}", "resource": role, "search": {"mode": "match"}},
         {"fullUrl": f"{BASE}/Practitioner/pp-{index}", "resource": practitioner, "search": {"mode": "include"}},
-        {"fullUrl": f"{BASE}/Organization/org-{index}", "resource": organization, "search": {"mode": "include"}},
+        {"fullUrl": f"{BASE}/Organization/org-{organisation}", "resource": organization, "search": {"mode": "include"}},
     ]
 
 
-def bodies(geography: Geography, size: int) -> tuple[bytes, bytes]:
-    """(POST /v1/rankings body, POST /v1/rankings/fhir body) for the same `size` practice sites."""
+def bodies(geography: Geography, size: int, organisations: int | None = None) -> tuple[bytes, bytes]:
+    """(POST /v1/rankings body, POST /v1/rankings/fhir body) for the same `size` practice sites;
+    with `organisations`, the roles share that many organisations (a hospital's roles share its
+    address), each included once."""
     roster = core.roster(geography, size)
     communes = [p.location.commune or "" for p in roster]
+    if organisations is not None:
+        communes = [communes[i % organisations] for i in range(size)]
     physicians = [{"id": p.id, "location": {"commune": c}} for p, c in zip(roster, communes, strict=True)]
     plain = {"patient": PATIENT, "physicians": physicians}
-    roles = [_entries(i, c, (geography.communes[c].postal_codes or ("00000",))[0]) for i, c in enumerate(communes)]
-    ordered = [entry for trio in roles for entry in trio[:1]] + [entry for trio in roles for entry in trio[1:]]
+    roles = [
+        _entries(i, c, (geography.communes[c].postal_codes or ("00000",))[0], i % (organisations or size))
+        for i, c in enumerate(communes)
+    ]
+    if organisations is None:  # each role's Practitioner and Organization after the roles, as a search includes them
+        ordered = [trio[0] for trio in roles] + [entry for trio in roles for entry in trio[1:]]
+    else:
+        ordered = (
+            [trio[0] for trio in roles] + [trio[1] for trio in roles] + [trio[2] for trio in roles[:organisations]]
+        )
     bundle = {"resourceType": "Bundle", "type": "searchset", "total": size, "entry": ordered}
     return json.dumps(plain).encode(), json.dumps({"patient": PATIENT, "bundle": bundle}).encode()
 
@@ -105,13 +117,26 @@ def in_process(geography: Geography, plain: bytes, fhir: bytes) -> tuple[float, 
 def bench_fhir(size: int = 1_000) -> None:
     geography = load_geography()
     plain, fhir = bodies(geography, size)
-    plain_ms, fhir_ms = in_process(geography, plain, fhir)
+    as_bundle = fhir.replace(b'{"patient":', b'{"format": "bundle", "patient":', 1)
     print(f"\nFHIR searchset vs plain roster, {size:,} practice sites (patient 69003)")
+    print(f"  load average at start (1, 5, 15 min, {os.cpu_count()} cores): {_load()}")
+    plain_ms, fhir_ms = in_process(geography, plain, fhir)
+    bundle_ms = core.best_of(lambda: rank_bundle(geography, as_bundle), 30) * 1000
+    mib = len(fhir) / 2**20
     print(
         f"  bodies: plain {len(plain) / 1024:.0f} KiB, FHIR {len(fhir) / 1024:.0f} KiB ({len(fhir) / len(plain):.1f}x)"
     )
     print(f"  in-process, median of 30 (parse + rank + answer): plain {plain_ms:.2f} ms, FHIR {fhir_ms:.2f} ms")
     print(f"    ratio FHIR / plain: {fhir_ms / plain_ms:.2f}x")
+    print(f"    FHIR per MiB of body: {fhir_ms / mib:.1f} ms (format ranking), {bundle_ms / mib:.1f} ms (bundle)")
+    print(f"    plain per MiB of body: {plain_ms / (len(plain) / 2**20):.1f} ms")
+    _, shared = bodies(geography, size, organisations=50)
+    shared_ms = core.best_of(lambda: rank_bundle(geography, shared), 30) * 1000
+    per_mib = shared_ms / (len(shared) / 2**20)
+    print(
+        f"  the same roles over 50 organisations ({len(shared) / 1024:.0f} KiB; each site read once): "
+        f"FHIR {shared_ms:.2f} ms, {shared_ms / plain_ms:.2f}x plain, {per_mib:.1f} ms per MiB"
+    )
     limit = {"TERRITORIALITE_MAX_BODY_BYTES": str(max(len(fhir), len(plain)) * 2)}
     with service(extra_env=limit) as (url, _, _):
         wrk_post(url + "/v1/rankings/fhir", fhir, seconds=2, connections=CONNECTIONS)  # warm-up
@@ -127,6 +152,11 @@ def bench_fhir(size: int = 1_000) -> None:
         print(f"    {name:24} {r['rps']:7.0f} req/s  {latency}  errors {errors}")
     ratio = results["POST /v1/rankings"]["rps"] / results["POST /v1/rankings/fhir"]["rps"]
     print(f"    ratio of time per request FHIR / plain (inverse of throughput): {ratio:.2f}x")
+    print(f"  load average at end: {_load()}")
+
+
+def _load() -> str:
+    return ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 if __name__ == "__main__":

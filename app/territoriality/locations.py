@@ -59,11 +59,17 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class Unresolved:
+    """Why a location could not be placed. `reason` None: no field was given at all (a physician of a
+    FHIR bundle whose role has no practice site; the plain API's schema requires a field); `field`
+    then names the one the rule reads first, as a 422 names a missing field."""
+
     field: LocationField
-    reason: NotFoundReason
+    reason: NotFoundReason | None
 
     @property
     def detail(self) -> str:
+        if self.reason is None:
+            return "no location given (no commune, postal code nor coordinates)"
         kind = "INSEE commune code" if self.field is LocationField.COMMUNE else "postal code"
         if self.reason is NotFoundReason.MALFORMED:
             return f"not a valid {kind}"
@@ -81,7 +87,12 @@ def resolve_location(
     return _resolve(geography, location, located)
 
 
+NOTHING_GIVEN = Unresolved(LocationField.COMMUNE, None)
+
+
 def _resolve(geography: Geography, location: LocationInput, located: PointLocation | None = None) -> Place | Unresolved:
+    if location.commune is None and location.postal_code is None and location.coordinates is None:
+        return NOTHING_GIVEN
     commune = geography.commune(location.commune) if location.commune is not None else None
     if isinstance(commune, NotFound):
         return Unresolved(LocationField.COMMUNE, commune.reason)
@@ -120,7 +131,7 @@ def _resolve(geography: Geography, location: LocationInput, located: PointLocati
         departements, decided_by = postal.departements, LocationField.POSTAL_CODE
         commune_code = _single_city(postal.communes, geography)
     else:
-        assert located is not None, "the schema requires at least one field"
+        assert located is not None, "a location without any field is NOTHING_GIVEN"
         departements = (located.departement,) if located.departement else ()
         decided_by, commune_code = LocationField.COORDINATES, located.nearest_commune
 

@@ -13,20 +13,11 @@ import pytest
 from app.contract.fhir.answers import RANK_EXTENSION, fhirpath
 from app.contract.fhir.names import name_key
 from app.contract.fhir.operation import FHIR_JSON, FhirAnswer, rank_bundle
-from app.contract.fhir.roster import NOWHERE
 from app.contract.operations import Reference, rank
 from app.contract.problems import ProblemError
 from app.geography import Geography
 from app.territoriality.rulings import load_catalogue
-
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
-INSEE = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code"
-BASE = "https://gateway.api.esante.gouv.fr/fhir/v2"
-
-
-def fixture(name: str) -> dict[str, Any]:
-    bundle: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    return bundle
+from tests.fixtures.fhir.build import BASE, INSEE, fixture, insee, organization, role, searchset
 
 
 def answer(geography: Geography, bundle: dict[str, Any], **request: Any) -> FhirAnswer:
@@ -41,28 +32,6 @@ def refused(geography: Geography, body: Any) -> ProblemError:
     with pytest.raises(ProblemError) as caught:
         rank_bundle(geography, json.dumps(body).encode())
     return caught.value
-
-
-def role(rid: str, org: str | None = None, **more: Any) -> dict[str, Any]:
-    resource: dict[str, Any] = {"resourceType": "PractitionerRole", "id": rid, **more}
-    if org:
-        resource["organization"] = {"reference": org}
-    return {"resource": resource}
-
-
-def organization(oid: str, *addresses: dict[str, Any], full_url: str | None = None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"resource": {"resourceType": "Organization", "id": oid, "address": list(addresses)}}
-    if full_url:
-        entry["fullUrl"] = full_url
-    return entry
-
-
-def insee(code: str) -> dict[str, Any]:
-    return {"url": INSEE, "valueCoding": {"code": code}}
-
-
-def searchset(*entries: dict[str, Any]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "searchset", "entry": list(entries)}
 
 
 # ---------------------------------------------------------------- the IG's bundles
@@ -122,6 +91,7 @@ def test_an_insee_code_the_geography_does_not_know_falls_back_to_the_postal_code
             "pointer": "/bundle/entry/8/resource/address/0/extension/0/valueCoding/code",
             "code": "unknown_insee_code",
             "detail": "not an INSEE commune code of the reference geography; the role is located by its postal code",
+            "role": {"id": "pp19-role-bourges", "pointer": "/bundle/entry/3/resource"},
         }
     ]
 
@@ -345,12 +315,6 @@ def test_only_unknown_codes_leave_the_role_unlocated_as_the_engine_says(geograph
     )
 
 
-def test_the_stand_in_location_of_a_role_without_site_names_no_commune(geography: Geography) -> None:
-    assert NOWHERE.commune is not None
-    assert NOWHERE.commune not in geography.communes
-    assert NOWHERE.commune not in geography.aliases
-
-
 @pytest.mark.parametrize(
     ("directory", "cog"),
     [
@@ -398,7 +362,7 @@ def test_unknown_elements_and_unread_extensions_are_ignored(geography: Geography
         ),
         (lambda b: b["entry"][2]["resource"].update(address={"city": "PARIS"}), "/bundle/entry/2/resource/address"),
         (lambda b: b["entry"][0]["resource"].update(id="not an id!"), "/bundle/entry/0/resource/id"),
-        (lambda b: b["entry"][1].update(resource={"id": "x"}), "/bundle/entry/1/resource"),
+        (lambda b: b["entry"][1].update(resource={"id": "x"}), "/bundle/entry/1/resource/resourceType"),
         (lambda b: b.update(type="collection"), "/bundle/type"),
         (
             lambda b: b["entry"][2]["resource"]["address"][0]["extension"][0]["valueCoding"].update(code=75114),
@@ -478,8 +442,8 @@ def test_the_bundle_format_returns_the_same_resources_re_ordered_and_scored(geog
     assert outcome["search"] == {"mode": "outcome"}
     issues = outcome["resource"]["issue"]
     assert [(i["code"], i["expression"]) for i in issues] == [
-        ("not-found", ["Bundle.entry[4].resource"]),
-        ("not-found", ["Bundle.entry[6].resource"]),
+        ("processing", ["Bundle.entry[4].resource", "Bundle.entry[1].resource"]),
+        ("processing", ["Bundle.entry[6].resource", "Bundle.entry[2].resource"]),
     ]
     assert returned["entry"][4]["resource"]["name"] == "PHARMACIE NOLOT"
 
@@ -489,10 +453,7 @@ def test_the_bundle_format_keeps_only_the_first_roles_when_limited(geography: Ge
         role("lost", "Organization/nowhere"), role("kept", "Organization/o"), organization("o", {"postalCode": "75001"})
     )
     body = answer(geography, bundle, patient={"location": {"commune": "75056"}}, format="bundle", limit=1).body
-    assert [e["resource"]["id"] for e in body["entry"][:2]] == ["kept", "o"]
-    issues = body["entry"][2]["resource"]["issue"]
-    assert [i["details"]["coding"][0]["code"] for i in issues] == ["reference_unresolved", "physician_unlocated"]
-    assert all("expression" not in i for i in issues)  # the role they are about was left out
+    assert [e["resource"]["id"] for e in body["entry"]] == ["kept", "o"]  # nothing said of "lost": no outcome
 
 
 def test_without_a_patient_location_the_bundle_keeps_its_order_and_carries_the_etht01_text(
@@ -534,7 +495,9 @@ def test_openapi_states_the_code_s_limits() -> None:
         "physician_outside_france",
         "inconsistent_location",
         "old_commune_code",
+        "several_departements",
         "reference_unresolved",
+        "reference_ambiguous",
         "unknown_insee_code",
         "unknown_postal_code",
         "ambiguous_postal_code",
@@ -550,8 +513,8 @@ def test_a_type_and_id_held_by_two_entries_is_ambiguous(geography: Geography) ->
     )
     warning = ranked(geography, bundle, {"commune": "75056"})["warnings"][0]
     assert (warning["code"], warning["detail"]) == (
-        "reference_unresolved",
-        "'Organization/o' points nowhere: several entries of the bundle are Organization/o",
+        "reference_ambiguous",
+        "'Organization/o' is ambiguous: several different entries of the bundle are Organization/o (entries 1, 2)",
     )
 
 
@@ -561,3 +524,111 @@ def test_a_search_element_that_is_not_an_object_is_replaced_in_the_bundle_format
     body = answer(geography, bundle, patient={"location": {"commune": "75114"}}, format="bundle").body
     assert body["entry"][0]["search"]["score"] == 1.0
     assert body["entry"][0]["search"]["extension"][0]["url"] == RANK_EXTENSION
+
+
+@pytest.mark.parametrize(
+    ("country", "read"),
+    [(None, True), ("99100", True), ("France", True), (" fr ", True), ("FRA", True), ("GP", True), ("REU", True),
+     ("BE", False), ("Belgique", False), ("99131", False), ("", False)],
+)  # fmt: skip
+def test_only_addresses_in_france_are_practice_sites(geography: Geography, country: str | None, read: bool) -> None:
+    """99100 is France's INSEE code, as the IG examples write it (PP16DR/PP19DR-Practitioner); 99131 is Belgium's."""
+    bundle = searchset(role("a", "Organization/o"), organization("o", {"postalCode": "75001", "country": country}))
+    tier = ranked(geography, bundle, {"commune": "75056"})["ranking"][0]["tier"]
+    assert tier == ("same_departement" if read else "unlocated")
+
+
+@pytest.mark.parametrize(
+    ("end", "read"),
+    [("2019", False), ("2019-12", False), ("2019-12-31", False), ("2019-12-31T23:59:59+01:00", False),
+     ("2999", True), ("2999-01-01T00:00:00Z", True), (None, True)],
+)  # fmt: skip
+def test_an_address_whose_period_ended_is_skipped(geography: Geography, end: str | None, read: bool) -> None:
+    address = {"postalCode": "75001", "period": {"start": "2001", "end": end}}
+    bundle = searchset(role("a", "Organization/o"), organization("o", address))
+    assert ranked(geography, bundle, {"commune": "75056"})["ranking"][0]["tier"] == (
+        "same_departement" if read else "unlocated"
+    )
+
+
+def test_an_address_that_ends_today_is_still_read(geography: Geography) -> None:
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    bundle = searchset(
+        role("a", "Organization/o"), organization("o", {"postalCode": "75001", "period": {"end": today}})
+    )
+    assert ranked(geography, bundle, {"commune": "75056"})["ranking"][0]["tier"] == "same_departement"
+
+
+def test_a_malformed_period_end_is_a_422(geography: Geography) -> None:
+    bundle = searchset(
+        role("a", "Organization/o"), organization("o", {"postalCode": "75001", "period": {"end": "31/12"}})
+    )
+    assert [e.pointer for e in refused(geography, {"bundle": bundle}).errors] == [
+        "/bundle/entry/1/resource/address/0/period/end"
+    ]
+
+
+def test_a_versioned_reference_to_an_entry_without_version_takes_it(geography: Geography) -> None:
+    bundle = searchset(role("a", "Organization/o/_history/7"), organization("o", {"postalCode": "75001"}))
+    assert ranked(geography, bundle, {"commune": "75056"})["warnings"] == []
+
+
+def test_an_invalid_resource_of_a_type_read_is_named_once(geography: Geography) -> None:
+    """A resource goes through a union (its own model, else the fallback for types not read): the
+    fallback's view of a read type is not reported, nor the branch names."""
+    bundle = fixture("salaried-hospital")
+    bundle["entry"][0]["resource"]["contained"] = [{"resourceType": "Organization", "id": "c", "address": {}}]
+    bundle["entry"][1]["resource"]["id"] = "bad id"
+    problem = refused(geography, {"bundle": bundle})
+    assert sorted(e.pointer for e in problem.errors) == [
+        "/bundle/entry/0/resource/contained/0/address",
+        "/bundle/entry/1/resource/id",
+    ]
+
+
+def test_openapi_states_the_body_limit_and_its_setting() -> None:
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).parents[2] / "openapi.yaml").read_text(encoding="utf-8"))
+    description = " ".join(spec["paths"]["/v1/rankings/fhir"]["post"]["description"].split())
+    assert "TERRITORIALITE_MAX_BODY_BYTES" in description
+    assert "3.9 to 7.0 KB a role once compacted" in description
+    assert "2 MiB holds about 300 to 530 roles" in description
+    per_role = []
+    for name in ("liberal-cabinet", "salaried-hospital", "several-roles", "postal-code-only", "no-address"):
+        bundle = fixture(name)
+        roles = sum(e["resource"]["resourceType"] == "PractitionerRole" for e in bundle["entry"])
+        per_role.append(len(json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()) / roles)
+    assert (round(min(per_role) / 1000, 1), round(max(per_role) / 1000, 1)) == (3.9, 7.0)
+    assert (2 * 2**20 // max(per_role) // 10 * 10, 2 * 2**20 // min(per_role) // 10 * 10) == (300, 530)
+
+
+def test_a_warning_about_many_entries_names_five_and_counts_the_rest(geography: Geography) -> None:
+    """A bundle may hold thousands of different "Organization/x": a warning stays short, and each
+    reference is looked up, not scanned against them all."""
+    many = [organization("x", {"postalCode": f"{75001 + k}"}) for k in range(30)]
+    versions = [
+        organization("y", {"postalCode": "75001"}, full_url=f"{BASE}/Organization/y", meta={"versionId": str(k)})
+        for k in range(12)
+    ]
+    bundle = searchset(
+        role("a", "Organization/x"),
+        {"fullUrl": f"{BASE}/PractitionerRole/b", **role("b", "Organization/y")},
+        {"fullUrl": f"{BASE}/PractitionerRole/c", **role("c", "Organization/y/_history/11")},
+        *many,
+        *versions,
+    )
+    body = ranked(geography, bundle, {"commune": "75056"})
+    details = [w["detail"] for w in body["warnings"] if w["code"] == "reference_ambiguous"]
+    assert details == [
+        "'Organization/x' is ambiguous: several different entries of the bundle are Organization/x "
+        "(entries 3, 4, 5, 6, 7 and 25 more)",
+        "'Organization/y' is ambiguous: several versions of Organization/y are in the bundle (entries 33, 34, 35, 36, "
+        "37 and 7 more, meta.versionId 0, 1, 2, 3, 4): a versioned reference (Organization/y/_history/N) would "
+        "single one out",
+    ]
+    assert [(r["id"], r["located_by"]) for r in body["ranking"] if r["id"] == "c"] == [
+        ("c", "/bundle/entry/44/resource/address/0")
+    ]

@@ -31,6 +31,8 @@ rosters = st.lists(physician_locations, min_size=1, max_size=40).map(
     lambda locations: [PhysicianInput(f"p{i}", loc) for i, loc in enumerate(locations)]
 )
 policies = st.sampled_from(POLICY_LIST)
+NOTHING_GIVEN = "no location given (no commune, postal code nor coordinates)"
+UNKNOWN_CODE = "no such INSEE commune code in the reference geography (COG 2026, with old codes of merged communes)"
 
 
 def ranked(patient: str, roster: list[PhysicianInput], policy: Policy) -> tuple[RankedPhysician, ...]:
@@ -100,6 +102,27 @@ def test_unlocated_physicians_come_last(policy: Policy) -> None:
     ]
     result = ranked("13055", roster, policy)
     assert [(r.id, r.tier) for r in result] == [("far", Tier.OUTSIDE_TERRITORY), ("ghost", Tier.UNLOCATED)]
+
+
+@pytest.mark.parametrize("policy", POLICY_LIST, ids=lambda p: p.name)
+def test_a_physician_without_any_location_ranks_last_with_a_note_of_his_own(policy: Policy) -> None:
+    """Only a FHIR role without a practice site gets here: the plain API's schema requires a field."""
+    roster = [
+        PhysicianInput("nowhere", LocationInput()),
+        PhysicianInput("ghost", LocationInput(commune="13999")),
+        PhysicianInput("marseille", LocationInput(commune="13055")),
+    ]
+    result = rank_physicians(GEOGRAPHY, LocationInput(commune="13055"), roster, policy)
+    assert [(r.id, r.tier, r.distance_km, r.departement) for r in result.ranking] == [
+        ("marseille", policy.tier_order[0], 0.0, "13"),
+        ("nowhere", Tier.UNLOCATED, None, None),
+        ("ghost", Tier.UNLOCATED, None, None),
+    ]
+    notes = [(w.physician, w.note.code, w.note.detail) for w in result.classification.roster_warnings]
+    assert notes == [
+        (0, "physician_unlocated", f"{NOTHING_GIVEN}; ranked last as unlocated"),
+        (1, "physician_unlocated", f"{UNKNOWN_CODE}; ranked last as unlocated"),
+    ]
 
 
 @pytest.mark.parametrize("policy", POLICY_LIST, ids=lambda p: p.name)

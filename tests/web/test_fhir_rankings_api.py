@@ -3,25 +3,31 @@ Annuaire Santé IG examples (tests/fixtures/fhir, see its README)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from app.contract.limits import DEFAULT_MAX_BODY_BYTES
+from tests.fixtures.fhir.build import BASE, IDNAT_STRUCT, OLD_INSEE, at, fixture, organization, role, searchset
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
-
-
-def fixture(name: str) -> dict[str, Any]:
-    bundle: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    return bundle
+OPENAPI = yaml.safe_load((Path(__file__).parents[2] / "openapi.yaml").read_text(encoding="utf-8"))
+WARNING_CODES = set(OPENAPI["components"]["schemas"]["FhirWarning"]["properties"]["code"]["enum"])
 
 
 def post(client: httpx.Client, body: dict[str, Any]) -> httpx.Response:
     return client.post("/v1/rankings/fhir", json=body)
+
+
+def ranked(client: httpx.Client, bundle: dict[str, Any], patient: dict[str, str], **more: Any) -> dict[str, Any]:
+    response = post(client, {"patient": {"location": patient}, "bundle": bundle, **more})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    if response.headers["content-type"] == "application/json":
+        assert {w["code"] for w in body["warnings"]} <= WARNING_CODES  # every code the service says is documented
+    return body
 
 
 # name, patient, expected (role id, RPPS, organisation, tier) in order
@@ -108,6 +114,7 @@ def test_broken_references_are_reported_never_a_500(client: httpx.Client) -> Non
         ("/bundle/entry/0/resource/organization/reference", "reference_unresolved"),
         ("/bundle/entry/0/resource", "physician_unlocated"),
     ]
+    assert {w["role"]["id"] for w in body["warnings"]} == {"1738459"}
 
 
 @pytest.mark.parametrize(
@@ -139,3 +146,230 @@ def test_a_wrongly_typed_element_is_named(client: httpx.Client) -> None:
     response = post(client, {"bundle": bundle})
     assert response.status_code == 422
     assert [e["pointer"] for e in response.json()["errors"]] == ["/bundle/entry/2/resource/address/0/postalCode"]
+
+
+# ---------------------------------------------------------------- the reviewer's findings, against a real server
+
+
+def test_a_role_without_a_practice_site_is_unlocated_with_the_fhir_wording_only(client: httpx.Client) -> None:
+    """PP16DR-Organization (PHARMACIE NOLOT) has no address: the engine ranks the role unlocated (it
+    takes a physician without any location); the answer keeps one warning, in the FHIR words."""
+    body = ranked(client, fixture("no-address"), {"commune": "75115"})
+    assert [(w["role"]["id"], w["pointer"], w["code"]) for w in body["warnings"]] == [
+        ("5015602", "/bundle/entry/4/resource", "physician_unlocated"),
+        ("1738459", "/bundle/entry/6/resource", "physician_unlocated"),
+    ]
+    assert all(w["detail"].startswith("no practice site gives") for w in body["warnings"])
+
+
+def test_an_organisation_with_only_a_postal_code_of_two_departements(client: httpx.Client) -> None:
+    """01200 serves communes of the Ain (01) and of Haute-Savoie (74): the role is placed in both
+    and ranked by the best, as POST /v1/rankings does, and both warnings are documented codes."""
+    bundle = searchset(role("r", "Organization/o"), organization("o", {"postalCode": "01200"}))
+    body = ranked(client, bundle, {"commune": "74010"})
+    assert (body["ranking"][0]["tier"], body["ranking"][0]["departement"]) == ("same_departement", "74")
+    assert [(w["code"], w["pointer"]) for w in body["warnings"]] == [
+        ("ambiguous_postal_code", "/bundle/entry/1/resource/address/0/postalCode"),
+        ("several_departements", "/bundle/entry/1/resource/address/0/postalCode"),
+    ]
+    assert "placed in each of its départements (01, 74) and ranked by the best" in body["warnings"][0]["detail"]
+    assert "first département" not in body["warnings"][0]["detail"]
+    plain = client.post(
+        "/v1/rankings",
+        json={
+            "patient": {"location": {"commune": "74010"}},
+            "physicians": [{"id": "r", "location": {"postal_code": "01200"}}],
+        },
+    ).json()
+    assert (plain["ranking"][0]["tier"], plain["ranking"][0]["departement"]) == ("same_departement", "74")
+
+
+def test_merged_pages_repeat_an_organisation_whole_and_it_counts_once(client: httpx.Client) -> None:
+    """Two pages of 50, merged: the Organization both pages include comes twice, with or without
+    its fullUrl. Repeated whole, it is one resource (and one entry of the returned Bundle)."""
+    paris = organization("o1", at("75056"), full_url=f"{BASE}/Organization/o1")
+    for twice in (paris, {"resource": paris["resource"]}):
+        bundle = searchset(
+            {"fullUrl": f"{BASE}/PractitionerRole/a", **role("a", "Organization/o1")},
+            paris,
+            {"fullUrl": f"{BASE}/PractitionerRole/b", **role("b", "Organization/o1")},
+            twice,
+        )
+        body = ranked(client, bundle, {"commune": "75056"})
+        assert [(r["id"], r["tier"], r["located_by"]) for r in body["ranking"]] == [
+            ("a", "same_departement", "/bundle/entry/1/resource/address/0"),
+            ("b", "same_departement", "/bundle/entry/1/resource/address/0"),
+        ]
+        assert body["warnings"] == []
+        returned = ranked(client, bundle, {"commune": "75056"}, format="bundle")["entry"]
+        assert [e["resource"]["id"] for e in returned] == ["a", "b", "o1"]
+    repeated_role = searchset(role("a", "Organization/o1"), paris, role("a", "Organization/o1"))
+    assert [r["id"] for r in ranked(client, repeated_role, {"commune": "75056"})["ranking"]] == ["a"]
+
+
+def test_versions_of_one_fullurl_follow_bdl_7(client: httpx.Client) -> None:
+    """FHIR R4 bdl-7: entries may share a fullUrl when their meta.versionId differ. A versioned
+    reference picks its version; an unversioned one is ambiguous, and said so."""
+    url = f"{BASE}/Organization/o1"
+    v1 = organization("o1", at("75056"), full_url=url, meta={"versionId": "1"})
+    v2 = organization("o1", at("13055"), full_url=url, meta={"versionId": "2"})
+    bundle = searchset(
+        {"fullUrl": f"{BASE}/PractitionerRole/a", **role("a", "Organization/o1/_history/2")},
+        {"fullUrl": f"{BASE}/PractitionerRole/b", **role("b", "Organization/o1")},
+        v1,
+        v2,
+    )
+    body = ranked(client, bundle, {"commune": "13055"})
+    assert [(r["id"], r["tier"]) for r in body["ranking"]] == [("a", "same_departement"), ("b", "unlocated")]
+    warning = body["warnings"][0]
+    assert (warning["code"], warning["role"]["id"], warning["pointer"]) == (
+        "reference_ambiguous",
+        "b",
+        "/bundle/entry/1/resource/organization/reference",
+    )
+    assert (
+        "several versions of Organization/o1 are in the bundle (entries 2, 3, meta.versionId 1, 2)" in warning["detail"]
+    )
+    assert "points nowhere" not in warning["detail"]
+    same_version = searchset(
+        role("a", "Organization/o1"), v1, {**v2, "resource": {**v2["resource"], "meta": {"versionId": "1"}}}
+    )
+    response = post(client, {"bundle": same_version})
+    assert response.status_code == 422
+    assert [e["pointer"] for e in response.json()["errors"]] == ["/bundle/entry/2/fullUrl"]
+    assert "bdl-7" in response.json()["detail"]
+
+
+def test_two_different_entries_of_one_type_and_id_are_ambiguous_in_honest_words(client: httpx.Client) -> None:
+    bundle = searchset(
+        role("a", "Organization/o1"), organization("o1", at("75056")), organization("o1", {"postalCode": "13001"})
+    )
+    warning = ranked(client, bundle, {"commune": "75056"})["warnings"][0]
+    assert (warning["code"], warning["detail"]) == (
+        "reference_ambiguous",
+        "'Organization/o1' is ambiguous: several different entries of the bundle are Organization/o1 (entries 1, 2)",
+    )
+
+
+def test_each_warning_names_its_role_and_each_issue_points_at_it(client: httpx.Client) -> None:
+    """Two roles of one organisation without an address: two warnings, one for each role; in the
+    Bundle format, each OperationOutcome issue points at the element and at the role."""
+    bundle = searchset(
+        role("a", "Organization/o"), role("b", "Organization/o"), role("c", "Organization/p"),
+        organization("o"), organization("p", at("75056")),
+    )  # fmt: skip
+    body = ranked(client, bundle, {"commune": "75056"})
+    assert [(w["pointer"], w["role"]) for w in body["warnings"]] == [
+        ("/bundle/entry/3/resource", {"id": "a", "pointer": "/bundle/entry/0/resource"}),
+        ("/bundle/entry/3/resource", {"id": "b", "pointer": "/bundle/entry/1/resource"}),
+    ]
+    returned = ranked(client, bundle, {"commune": "75056"}, format="bundle")
+    assert [e["resource"]["id"] for e in returned["entry"][:-1]] == ["c", "a", "b", "o", "p"]
+    issues = returned["entry"][-1]["resource"]["issue"]
+    assert [(i["code"], i["expression"], i["details"]["text"][:20]) for i in issues] == [
+        ("processing", ["Bundle.entry[3].resource", "Bundle.entry[1].resource"], "PractitionerRole/a: "),
+        ("processing", ["Bundle.entry[3].resource", "Bundle.entry[2].resource"], "PractitionerRole/b: "),
+    ]
+
+
+def test_a_limited_bundle_keeps_the_shown_roles_what_they_reference_and_what_is_said_of_them(
+    client: httpx.Client,
+) -> None:
+    bundle = searchset(
+        role("far", "Organization/lyon"),
+        role("lost", "Organization/nowhere"),
+        role("near", "Organization/paris"),
+        organization("lyon", at("69123")),
+        organization("paris", at("75056")),
+        {"resource": {"resourceType": "OperationOutcome", "id": "server-note"}, "search": {"mode": "outcome"}},
+    )
+    two = ranked(client, bundle, {"commune": "75056"}, format="bundle", limit=2)["entry"]
+    # "lost" is left out: so is what was said of it (no outcome of ours), and nothing it referenced was found
+    assert [e["resource"]["id"] for e in two] == ["near", "far", "lyon", "paris", "server-note"]
+    one = ranked(client, bundle, {"commune": "75056"}, format="bundle", limit=1)["entry"]
+    assert [e["resource"]["id"] for e in one] == ["near", "paris", "server-note"]  # lyon went with "far"
+    everything = ranked(client, bundle, {"commune": "75056"}, format="bundle")["entry"]
+    assert [e["resource"].get("id") for e in everything] == [
+        "near",
+        "far",
+        "lost",
+        "lyon",
+        "paris",
+        "server-note",
+        None,
+    ]
+    issues = everything[-1]["resource"]["issue"]
+    assert {i["details"]["text"].split(":")[0] for i in issues} == {"PractitionerRole/lost"}
+
+
+def test_billing_ended_and_foreign_addresses_are_not_practice_sites_and_work_comes_first(client: httpx.Client) -> None:
+    bundle = searchset(
+        role("billing-first", "Organization/o1"),
+        role("work-last", "Organization/o2"),
+        role("ended", "Organization/o3"),
+        role("abroad", "Organization/o4"),
+        organization("o1", at("69123", use="billing"), at("75056")),
+        organization("o2", at("69123"), at("75056", use="work")),
+        organization("o3", at("69123", period={"start": "2001-01-01", "end": "2019-12-31"}), at("75056")),
+        organization("o4", {"postalCode": "75001", "country": "BE"}, {"postalCode": "75001", "country": "99100"}),
+    )
+    body = ranked(client, bundle, {"commune": "75056"})
+    assert [(r["id"], r["tier"], r["located_by"]) for r in body["ranking"]] == [
+        ("billing-first", "same_departement", "/bundle/entry/4/resource/address/1"),
+        ("work-last", "same_departement", "/bundle/entry/5/resource/address/1"),
+        ("ended", "same_departement", "/bundle/entry/6/resource/address/1"),
+        ("abroad", "same_departement", "/bundle/entry/7/resource/address/1"),
+    ]
+    current = searchset(role("r", "Organization/o"), organization("o", at("69123", period={"end": "2999-12-31"})))
+    assert ranked(client, current, {"commune": "69123"})["ranking"][0]["tier"] == "same_departement"
+
+
+@pytest.mark.parametrize("element", ["address", "extension", "location", "contained", "identifier", "entry"])
+def test_a_json_null_list_counts_as_absent(client: httpx.Client, element: str) -> None:
+    bundle = searchset(
+        role("r", "Organization/o", location=None, contained=None),
+        organization("o", {"postalCode": "75001", "extension": None}, identifier=None),
+    )
+    if element == "address":
+        bundle["entry"][1]["resource"]["address"] = None
+    if element == "entry":
+        response = post(client, {"bundle": {**bundle, "entry": None}})
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["detail"] == "the bundle holds no PractitionerRole"
+        return
+    assert ranked(client, bundle, {"commune": "75056"})["ranking"][0]["id"] == "r"
+
+
+def test_an_organisation_referenced_by_its_idnat_struct_is_found_as_ans_samples_do(client: httpx.Client) -> None:
+    """ansforge/annuaire-sante-fhir-documentation, samples/fhir-resources/PP19-organizationalRole_SituExe.json:
+    `organization: {identifier: {system: urn:oid:1.2.250.1.71.4.2.2, value: 410005531586003}}`; PM1.json
+    writes the INSEE code with the older Interop'Santé extension (valueCode)."""
+    cabinet = organization(
+        "548812",
+        {"extension": [{"url": OLD_INSEE, "valueCode": "27229"}], "city": "27000 EVREUX", "postalCode": "27000"},
+        identifier=[{"system": IDNAT_STRUCT, "value": "410005531586003"}],
+    )
+    by_identifier = {"identifier": {"system": IDNAT_STRUCT, "value": "410005531586003"}}
+    unknown = {"identifier": {"system": IDNAT_STRUCT, "value": "1580008803"}}
+    bundle = searchset(role("1738459", organization=by_identifier), role("1578230", organization=unknown), cabinet)
+    body = ranked(client, bundle, {"commune": "27229"})
+    assert [(r["id"], r["tier"], r["located_by"]) for r in body["ranking"]] == [
+        ("1738459", "same_departement", "/bundle/entry/2/resource/address/0"),
+        ("1578230", "unlocated", None),
+    ]
+    assert body["ranking"][0]["organization"]["idnat_struct"] == "410005531586003"
+    assert [(w["pointer"], w["code"]) for w in body["warnings"]] == [
+        ("/bundle/entry/1/resource/organization/identifier", "reference_unresolved"),
+        ("/bundle/entry/1/resource", "physician_unlocated"),
+    ]
+    assert (
+        "no Organization of the bundle has the identifier urn:oid:1.2.250.1.71.4.2.2|1580008803"
+        in (body["warnings"][0]["detail"])
+    )
+
+
+def test_an_absolute_reference_matches_fullurls_only(client: httpx.Client) -> None:
+    bundle = searchset(role("r", f"{BASE}/Organization/o"), organization("o", at("75056")))  # no fullUrl
+    body = ranked(client, bundle, {"commune": "75056"})
+    assert body["ranking"][0]["tier"] == "unlocated"
+    assert "no entry of the bundle has this fullUrl" in body["warnings"][0]["detail"]

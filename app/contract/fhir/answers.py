@@ -1,5 +1,5 @@
 """The answers of POST /v1/rankings/fhir: the ranking answer naming the directory's identifiers, or
-the Bundle itself, re-ordered and scored. Pointers into the request are built here."""
+the Bundle itself, re-ordered and scored. Every warning names the role it is about."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.contract import presenters
-from app.contract.fhir.roster import Candidate, Path
-from app.contract.problems import pointer
+from app.contract.fhir.roster import BundleIndex, Candidate, Path, json_pointer
 from app.geography import Geography
 from app.territoriality.information_message import InformationMessage
-from app.territoriality.ranking import RankedPhysician, Ranking
+from app.territoriality.locations import LocationNote
+from app.territoriality.ranking import Ranking
 
 # The extension this service puts on `entry.search` of each ranked PractitionerRole (documented in
 # openapi.yaml, schema FhirRankExtension). Its namespace is the project's, as for problem types.
@@ -21,18 +21,25 @@ POLICY_SYSTEM = "urn:territorialite:policy"
 WARNING_SYSTEM = "urn:territorialite:warning"
 NOT_APPLICABLE_SYSTEM = "urn:territorialite:territoriality-not-applicable"
 UCUM = "http://unitsofmeasure.org"
-# our warning code -> FHIR R4 IssueType (http://hl7.org/fhir/issue-type)
+# Our warning code -> FHIR R4 IssueType (http://hl7.org/fhir/ValueSet/issue-type; the choice of each
+# is argued in docs/sources.md).
 ISSUE_TYPES = {
-    "reference_unresolved": "not-found",
-    "physician_unlocated": "not-found",
-    "unknown_insee_code": "code-invalid",
-    "unknown_postal_code": "code-invalid",
+    "reference_unresolved": "not-found",  # "The reference provided was not found"
+    "reference_ambiguous": "multiple-matches",  # "Multiple matching records were found ... only one match"
     "ambiguous_postal_code": "multiple-matches",
+    "several_departements": "multiple-matches",
+    "unknown_insee_code": "code-invalid",  # "The code or system could not be understood"
+    "unknown_postal_code": "code-invalid",
+    "inconsistent_location": "invariant",  # "A content validation rule failed"
+    "physician_unlocated": "processing",  # "Processing issues ... no point resubmitting the same content unchanged"
+    "old_commune_code": "informational",
+    "physician_outside_france": "informational",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class RoleWarning:
+    role: int  # the candidate's position in the roster
     at: Path
     code: str
     detail: str
@@ -46,10 +53,10 @@ def role_warnings(candidates: Sequence[Candidate], result: Ranking) -> list[Role
         candidate = candidates[w.physician]
         if candidate.site is not None:  # a role with no site has its own warning already
             at = candidate.sources.get(w.note.field, candidate.site)
-            engine.setdefault(w.physician, []).append(RoleWarning(at, w.note.code, w.note.detail))
+            engine.setdefault(w.physician, []).append(RoleWarning(w.physician, at, w.note.code, w.note.detail))
     warnings: list[RoleWarning] = []
     for index, candidate in enumerate(candidates):
-        warnings.extend(RoleWarning(n.at, n.code, n.detail) for n in candidate.notes)
+        warnings.extend(RoleWarning(index, n.at, n.code, n.detail) for n in candidate.notes)
         warnings.extend(engine.get(index, []))
     return warnings
 
@@ -58,21 +65,45 @@ def ranking(
     result: Ranking, candidates: Sequence[Candidate], geography: Geography, message: InformationMessage
 ) -> dict[str, object]:
     """The answer of POST /v1/rankings, each entry naming the role, its practitioner and organisation."""
-    body = presenters.ranking(result, geography, message)
-    body["ranking"] = [ranked_role(r, candidates[r.index]) for r in result.ranking]
-    body["warnings"] = [
-        *(presenters.patient_warning(note) for note in result.classification.patient.notes),
-        *({"pointer": pointer(*w.at), "code": w.code, "detail": w.detail} for w in role_warnings(candidates, result)),
-    ]
-    return body
+    classification = result.classification
+    patient = classification.patient
+    reason = patient.not_applicable
+    _, tiers, territorial, distances, departements = result.columns()
+    rows = zip(result.shown.tolist(), tiers, territorial, distances, departements, strict=True)
+    ranked = [ranked_role(rank, candidates[i], t, f, km, d) for rank, (i, t, f, km, d) in enumerate(rows, start=1)]
+    return {
+        "territoriality": {"applicable": reason is None, "reason": reason},
+        "patient": presenters.place(patient.place, geography),
+        "information_message": presenters.information_message(message) if reason else None,
+        "ranking": ranked,
+        "policy": presenters.policy_reference(classification.policy),
+        "warnings": [
+            *({**presenters.patient_warning(note), "role": None} for note in patient.notes),
+            *(
+                {"pointer": json_pointer(w.at), "code": w.code, "detail": w.detail, "role": role_of(candidates[w.role])}
+                for w in role_warnings(candidates, result)
+            ),
+        ],
+    }
 
 
-def ranked_role(r: RankedPhysician, candidate: Candidate) -> dict[str, object]:
+def role_of(candidate: Candidate) -> dict[str, object]:
+    return {"id": candidate.id, "pointer": json_pointer(candidate.path)}
+
+
+def ranked_role(
+    rank: int,
+    candidate: Candidate,
+    tier: str,
+    territorial: bool | None,
+    distance_km: float | None,
+    departement: str | None,
+) -> dict[str, object]:
     practitioner, organization = candidate.practitioner, candidate.organization
     return {
-        "rank": r.rank,
+        "rank": rank,
         "id": candidate.id,
-        "pointer": pointer(*candidate.path),
+        "pointer": json_pointer(candidate.path),
         "practitioner": (
             {"id": practitioner.id, "rpps": practitioner.rpps, "idnat_ps": practitioner.idnat_ps}
             if practitioner
@@ -83,32 +114,61 @@ def ranked_role(r: RankedPhysician, candidate: Candidate) -> dict[str, object]:
             if organization
             else None
         ),
-        "located_by": pointer(*candidate.site) if candidate.site else None,
-        "tier": r.tier.value,
-        "territorial": r.territorial,
-        "distance_km": r.distance_km,
-        "departement": r.departement,
+        "located_by": candidate.located_by,
+        "tier": tier,
+        "territorial": territorial,
+        "distance_km": distance_km,
+        "departement": departement,
     }
 
 
 def bundle(
-    raw: dict[str, Any], result: Ranking, candidates: Sequence[Candidate], message: InformationMessage
+    raw: dict[str, Any],
+    result: Ranking,
+    candidates: Sequence[Candidate],
+    index: BundleIndex,
+    message: InformationMessage,
 ) -> dict[str, Any]:
     """The request's Bundle: the ranked roles first, best first, each scored; then the other entries
     in their order; then, when there is something to say, an OperationOutcome (search mode
-    `outcome`). Every resource is returned as it was sent."""
-    entries: list[dict[str, Any]] = raw.get("entry", [])
-    shown = [candidates[r.index].entry for r in result.ranking]
+    `outcome`). Every resource is returned as it was sent, each once (an entry repeating an earlier
+    one whole is left out). With a limit, the roles left out go, and so do the entries only they
+    referenced, and what was said of them."""
+    entries: list[Any] = raw.get("entry") or []
+    shown = result.shown.tolist()
+    kept_roles = {candidates[i].entry for i in shown}
+    referenced = {e for c in candidates for e in c.references}
+    referenced_by_shown = {e for i in shown for e in candidates[i].references}
     roles = {c.entry for c in candidates}
-    order = [*shown, *(i for i in range(len(entries)) if i not in roles)]
+    others = [
+        i
+        for i in range(len(entries))
+        if i not in roles and i not in index.duplicate_of and (i in referenced_by_shown or i not in referenced)
+    ]
+    order = [candidates[i].entry for i in shown] + others
     new_index = {old: new for new, old in enumerate(order)}
-    ranked = [_scored(entries[c], r, len(candidates), result) for c, r in zip(shown, result.ranking, strict=True)]
-    others = [entries[i] for i in order[len(shown) :]]
-    outcome = _outcome(result, candidates, new_index, message)
-    return {**raw, "entry": [*ranked, *others, *([outcome] if outcome else [])]}
+    _, tiers, territorial, distances, departements = result.columns()
+    policy = result.classification.policy
+    scored = [
+        _scored(entries[candidates[i].entry], rank, len(candidates), tier, flag, km, dep, policy.name, policy.version)
+        for rank, (i, tier, flag, km, dep) in enumerate(zip(shown, tiers, territorial, distances, departements,
+                                                              strict=True), start=1)
+    ]  # fmt: skip
+    outcome = _outcome(result, candidates, kept_roles, new_index, message)
+    return {**raw, "entry": [*scored, *(entries[i] for i in others), *([outcome] if outcome else [])]}
 
 
-def _scored(entry: dict[str, Any], r: RankedPhysician, count: int, result: Ranking) -> dict[str, Any]:
+def _scored(
+    entry: Any,
+    rank: int,
+    count: int,
+    tier: str,
+    territorial: bool | None,
+    distance_km: float | None,
+    departement: str | None,
+    policy: str,
+    version: str,
+) -> dict[str, Any]:
     sent = entry.get("search")
     search = dict(sent) if isinstance(sent, dict) else {}  # a `search` that is not an object is replaced
     extensions = search.get("extension")
@@ -117,40 +177,50 @@ def _scored(entry: dict[str, Any], r: RankedPhysician, count: int, result: Ranki
         for e in (extensions if isinstance(extensions, list) else [])
         if not (isinstance(e, dict) and e.get("url") == RANK_EXTENSION)
     ]
-    search["score"] = round(1 - (r.rank - 1) / count, 6)  # FHIR: "search ranking (between 0 and 1)"
-    search["extension"] = [*kept, rank_extension(r, result)]
+    search["score"] = round(1 - (rank - 1) / count, 6)  # FHIR: "search ranking (between 0 and 1)"
+    parts: list[dict[str, Any]] = [{"url": "rank", "valueInteger": rank}, {"url": "tier", "valueCode": tier}]
+    if territorial is not None:
+        parts.append({"url": "territorial", "valueBoolean": territorial})
+    if distance_km is not None:
+        quantity = {"value": distance_km, "unit": "km", "system": UCUM, "code": "km"}
+        parts.append({"url": "distance", "valueQuantity": quantity})
+    if departement is not None:
+        parts.append({"url": "departement", "valueString": departement})
+    parts.append({"url": "policy", "valueCoding": {"system": POLICY_SYSTEM, "version": version, "code": policy}})
+    search["extension"] = [*kept, {"url": RANK_EXTENSION, "extension": parts}]
     return {**entry, "search": search}
 
 
-def rank_extension(r: RankedPhysician, result: Ranking) -> dict[str, Any]:
-    policy = result.classification.policy
-    parts: list[dict[str, Any]] = [
-        {"url": "rank", "valueInteger": r.rank},
-        {"url": "tier", "valueCode": r.tier.value},
-    ]
-    if r.territorial is not None:
-        parts.append({"url": "territorial", "valueBoolean": r.territorial})
-    if r.distance_km is not None:
-        quantity = {"value": r.distance_km, "unit": "km", "system": UCUM, "code": "km"}
-        parts.append({"url": "distance", "valueQuantity": quantity})
-    if r.departement is not None:
-        parts.append({"url": "departement", "valueString": r.departement})
-    coding = {"system": POLICY_SYSTEM, "version": policy.version, "code": policy.name}
-    parts.append({"url": "policy", "valueCoding": coding})
-    return {"url": RANK_EXTENSION, "extension": parts}
-
-
 def _outcome(
-    result: Ranking, candidates: Sequence[Candidate], new_index: dict[int, int], message: InformationMessage
+    result: Ranking,
+    candidates: Sequence[Candidate],
+    kept_roles: set[int],
+    new_index: dict[int, int],
+    message: InformationMessage,
 ) -> dict[str, Any] | None:
-    issues = list(_issues(result, candidates, new_index, message))
+    issues = list(_issues(result, candidates, kept_roles, new_index, message))
     if not issues:
         return None
     return {"resource": {"resourceType": "OperationOutcome", "issue": issues}, "search": {"mode": "outcome"}}
 
 
+def _issue(code: str, text: str, expression: list[str] | None = None) -> dict[str, Any]:
+    issue: dict[str, Any] = {
+        "severity": "warning",
+        "code": ISSUE_TYPES.get(code, "informational"),
+        "details": {"coding": [{"system": WARNING_SYSTEM, "code": code}], "text": text},
+    }
+    if expression:
+        issue["expression"] = expression
+    return issue
+
+
 def _issues(
-    result: Ranking, candidates: Sequence[Candidate], new_index: dict[int, int], message: InformationMessage
+    result: Ranking,
+    candidates: Sequence[Candidate],
+    kept_roles: set[int],
+    new_index: dict[int, int],
+    message: InformationMessage,
 ) -> Iterator[dict[str, Any]]:
     patient = result.classification.patient
     if patient.not_applicable is not None:
@@ -158,18 +228,18 @@ def _issues(
         details = {"coding": [coding], "text": message.text}
         yield {"severity": "information", "code": "informational", "details": details}
     for note in patient.notes:
-        details = {"coding": [{"system": WARNING_SYSTEM, "code": note.code}], "text": note.detail}
-        yield {"severity": "warning", "code": "informational", "details": details}
+        yield _patient_issue(note)
     for w in role_warnings(candidates, result):
-        issue: dict[str, Any] = {
-            "severity": "warning",
-            "code": ISSUE_TYPES.get(w.code, "informational"),
-            "details": {"coding": [{"system": WARNING_SYSTEM, "code": w.code}], "text": w.detail},
-        }
-        entry = w.at[2]
-        if isinstance(entry, int) and entry in new_index:  # a role left out by `limit` has no place
-            issue["expression"] = [fhirpath(w.at, new_index[entry])]
-        yield issue
+        role = candidates[w.role]
+        if role.entry not in kept_roles:  # a role left out by `limit`: nothing is said of it
+            continue
+        named = f"PractitionerRole/{role.id}" if role.id else f"the PractitionerRole of entry {role.entry}"
+        expression = [fhirpath(at, new_index[at[2]]) for at in (w.at, role.path) if at[2] in new_index]
+        yield _issue(w.code, f"{named}: {w.detail}", expression)
+
+
+def _patient_issue(note: LocationNote) -> dict[str, Any]:
+    return _issue(note.code, f"patient: {note.detail}")
 
 
 def fhirpath(at: Path, entry: int) -> str:

@@ -1,12 +1,16 @@
 """The few FHIR R4 elements the ranking reads, as pydantic models, and the request that carries them.
 
-Only what the rule uses is modelled: the Bundle and its entries; PractitionerRole (practitioner,
-organization, location, contained); Practitioner and Organization (identifiers, name, addresses);
-Location (address, position); in an Address, the INSEE code and geolocation extensions, postal
-code and city. Every other element is ignored, as a FHIR reader may do with what it does not know
-(of an extension, only its URL is looked at unless it is one of the two read). What is read is read
-strictly: a string where FHIR has a string, a list where FHIR has a list, else a 422 naming the
-element.
+Only what the rule uses is modelled: the Bundle and its entries; a resource's id and
+meta.versionId; PractitionerRole (practitioner, organization, location, contained); Practitioner
+and Organization (identifiers, name, addresses); Location (address, position); a Reference's
+literal `reference` and its `identifier`; in an Address, use, type, period, country, city, postal
+code and the INSEE code and geolocation extensions. Every other element is ignored, as a FHIR
+reader may do with what it does not know (of an extension, only its URL is looked at unless it is
+one of those read). What is read is read strictly: a string where FHIR has a string, a list where
+FHIR has a list, else a 422 naming the element; a JSON null counts as absent.
+
+A resource's type is told by its `resourceType` string in pydantic-core itself (a tagged union over
+the four types read), then, for any other type, by a fallback model: no Python call per resource.
 """
 
 # ruff: noqa: N815  (FHIR element names are camelCase: the models keep them as the JSON spells them)
@@ -14,27 +18,37 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.contract.limits import MAX_FHIR_ENTRIES, MAX_PHYSICIANS
 from app.contract.requests import Patient, PolicyName, WholeNumber
 from app.territoriality.policies import DEFAULT_POLICY
 
 # The extension FR Core defines for the INSEE code of an address (IG: AsAddressExtendedProfile,
-# examples AsOrganizationExampleNancy/Fictive, search parameter as-sp-insee-code). FR Core's
-# canonical base moved from http:// to https://; both spellings are read.
+# examples AsOrganizationExampleNancy/Fictive, search parameter as-sp-insee-code), valueCoding.
+# FR Core's canonical base moved from http:// to https://; both spellings are read.
 INSEE_CODE_EXTENSIONS = frozenset(
     {
         "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code",
         "http://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code",
     }
 )
+# The older Interop'Santé extension, valueCode, in the directory's own samples
+# (ansforge/annuaire-sante-fhir-documentation, samples/fhir-resources/PM1.json, PP19-organizationalRole_SituExe.json).
+OLD_INSEE_CODE_EXTENSION = "http://www.interopsante.org/fhir/structuredefinition/datatype/fr-address-insee-code"
 GEOLOCATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/geolocation"  # FHIR R4 core extension on Address
 
 FhirId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]  # FHIR R4 `id` datatype
+# FHIR R4 `dateTime` (year, year-month, date, or date and time with a zone), as far as it is read.
+FhirDateTime = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01])(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?)?)?$"
+    ),
+]
 ROLE, PRACTITIONER, ORGANIZATION, LOCATION = "PractitionerRole", "Practitioner", "Organization", "Location"
-READ_TYPES = (ROLE, PRACTITIONER, ORGANIZATION, LOCATION)
-OTHER = "other resource"
+READ_TYPES = frozenset({ROLE, PRACTITIONER, ORGANIZATION, LOCATION})
 
 
 class Element(BaseModel):
@@ -52,7 +66,8 @@ class Identifier(Element):
 
 
 class Reference(Element):
-    reference: str | None = None  # a literal reference; a logical one (identifier only) cannot be followed
+    reference: str | None = None  # a literal reference
+    identifier: Identifier | None = None  # a logical one, resolved against the bundle's identifiers
 
 
 class Extension(Element):
@@ -62,6 +77,7 @@ class Extension(Element):
 
     url: str | None = None
     valueCoding: Any = None
+    valueCode: Any = None
     extension: Any = None
 
 
@@ -83,12 +99,19 @@ class Coordinate(Element):
         return self
 
 
+class Period(Element):
+    start: FhirDateTime | None = None
+    end: FhirDateTime | None = None
+
+
 class Address(Element):
     use: str | None = None
     type: str | None = None
     city: str | None = None
     postalCode: str | None = None
-    extension: list[Extension] = Field(default_factory=list)
+    country: str | None = None
+    period: Period | None = None
+    extension: list[Extension] | None = None
 
 
 class Position(Element):
@@ -96,21 +119,30 @@ class Position(Element):
     latitude: float = Field(ge=-90, le=90)
 
 
+class Meta(Element):
+    versionId: str | None = None
+
+
 class Resource(Element):
     resourceType: str
     id: FhirId | None = None
+    meta: Meta | None = None
+
+    @property
+    def version(self) -> str | None:
+        return self.meta.versionId if self.meta else None
 
 
 class Practitioner(Resource):
     resourceType: Literal["Practitioner"]
-    identifier: list[Identifier] = Field(default_factory=list)
+    identifier: list[Identifier] | None = None
 
 
 class Organization(Resource):
     resourceType: Literal["Organization"]
     name: str | None = None
-    identifier: list[Identifier] = Field(default_factory=list)
-    address: list[Address] = Field(default_factory=list)
+    identifier: list[Identifier] | None = None
+    address: list[Address] | None = None
 
 
 class Location(Resource):
@@ -119,30 +151,36 @@ class Location(Resource):
     position: Position | None = None
 
 
+def _other_than(read: frozenset[str]) -> AfterValidator:
+    def check(kind: str) -> str:
+        if kind in read:  # the tagged union refused it: its own errors say why, this one is dropped
+            raise PydanticCustomError(READ_TYPE_ERROR, "a resource of a type read is not an other resource")
+        return kind
+
+    return AfterValidator(check)
+
+
+READ_TYPE_ERROR = "fhir_read_type"
+
+
 class OtherResource(Resource):
     """A resource of a type the ranking does not read (an OperationOutcome, a HealthcareService...)."""
 
-
-def _resource_type(data: Any) -> str | None:
-    if isinstance(data, BaseModel):
-        data = {"resourceType": getattr(data, "resourceType", None)}
-    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
-        return None
-    kind: str = data["resourceType"]
-    return kind if kind in READ_TYPES else OTHER
+    resourceType: Annotated[str, _other_than(READ_TYPES)]
 
 
-def _contained_type(data: Any) -> str | None:
-    kind = _resource_type(data)
-    return OTHER if kind == ROLE else kind
+class OtherContainedResource(Resource):
+    """A contained resource of a type not read in `contained` (a PractitionerRole there is not a candidate)."""
+
+    resourceType: Annotated[str, _other_than(READ_TYPES - {ROLE})]
 
 
+# A union tried left to right: the tagged union (decided on `resourceType` by pydantic-core) first,
+# the fallback for any other type second. A resource of a type read that is invalid fails both: the
+# fallback's error is then dropped (READ_TYPE_ERROR) and the tagged union's name the element.
 ContainedResource = Annotated[
-    Annotated[Practitioner, Tag(PRACTITIONER)]
-    | Annotated[Organization, Tag(ORGANIZATION)]
-    | Annotated[Location, Tag(LOCATION)]
-    | Annotated[OtherResource, Tag(OTHER)],
-    Discriminator(_contained_type),
+    Annotated[Practitioner | Organization | Location, Field(discriminator="resourceType")] | OtherContainedResource,
+    Field(union_mode="left_to_right"),
 ]
 
 
@@ -150,19 +188,15 @@ class PractitionerRole(Resource):
     resourceType: Literal["PractitionerRole"]
     practitioner: Reference | None = None
     organization: Reference | None = None
-    location: list[Reference] = Field(default_factory=list)
-    contained: list[ContainedResource] = Field(default_factory=list)
+    location: list[Reference] | None = None
+    contained: list[ContainedResource] | None = None
 
 
 AnyResource = Annotated[
-    Annotated[PractitionerRole, Tag(ROLE)]
-    | Annotated[Practitioner, Tag(PRACTITIONER)]
-    | Annotated[Organization, Tag(ORGANIZATION)]
-    | Annotated[Location, Tag(LOCATION)]
-    | Annotated[OtherResource, Tag(OTHER)],
-    Discriminator(_resource_type),
+    Annotated[PractitionerRole | Practitioner | Organization | Location, Field(discriminator="resourceType")]
+    | OtherResource,
+    Field(union_mode="left_to_right"),
 ]
-UNION_TAGS = frozenset({*READ_TYPES, OTHER})  # they appear in pydantic's error locations, not in the JSON
 
 
 class BundleEntry(Element):
@@ -173,7 +207,7 @@ class BundleEntry(Element):
 class Bundle(Element):
     resourceType: Literal["Bundle"]
     type: Literal["searchset"]
-    entry: list[BundleEntry] = Field(default=[], max_length=MAX_FHIR_ENTRIES)
+    entry: list[BundleEntry] | None = Field(default=None, max_length=MAX_FHIR_ENTRIES)
 
 
 class FhirRankingRequest(BaseModel):
@@ -186,3 +220,19 @@ class FhirRankingRequest(BaseModel):
     policy: PolicyName = DEFAULT_POLICY
     limit: WholeNumber | None = Field(default=None, ge=1, le=MAX_PHYSICIANS)
     format: Literal["ranking", "bundle"] = "ranking"
+
+
+def is_union_step(step: str | int) -> bool:
+    """A step pydantic adds to an error's location for a union branch: not part of the JSON."""
+    return isinstance(step, str) and (is_tagged_branch(step) or step in READ_TYPES or step in _FALLBACKS)
+
+
+def is_tagged_branch(step: str | int) -> bool:
+    return isinstance(step, str) and step.startswith("tagged-union[")
+
+
+def is_fallback(step: str | int) -> bool:
+    return step in _FALLBACKS
+
+
+_FALLBACKS = frozenset({OtherResource.__name__, OtherContainedResource.__name__})

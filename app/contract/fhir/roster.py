@@ -1,26 +1,36 @@
 """From a searchset Bundle to the roster the ranking engine takes: one candidate per PractitionerRole.
 
 The rule (documented in openapi.yaml, `POST /v1/rankings/fhir`):
-1. Every PractitionerRole entry is a candidate, in bundle order. Its practitioner, organisation and
-   Locations are found by following its references inside the bundle (FHIR R4 §2.36.4.1: "#id" in
-   `contained`; an absolute reference by fullUrl; "Type/id" against the RESTful base of the
-   referring entry's fullUrl). Project choice: when that finds nothing, the one entry of that type
-   and id is taken (bundles assembled by hand often carry no fullUrl). A reference that still
-   points nowhere is reported, never fatal.
-2. Practice sites, in order: the Locations the role references, then its Organization (addresses
-   in order, skipping `use: old` and `type: postal`). The first site that locates the role wins.
-3. In an address: the INSEE code (FR Core extension) when the reference geography knows it; else
-   the postal code, and when it serves several communes, the `city` to single one out; else the
-   coordinates (Location.position, or the geolocation extension of the address). Coordinates given
-   with a code make the point used for distances, as for any roster. An unknown code is reported
-   and the next element is used; when none is left the engine reports the role unlocated.
+1. Every distinct PractitionerRole entry is a candidate, in bundle order. Entries repeated whole
+   (merged pages of a directory search: the same type, id, version and content, as far as the
+   elements read) count once. Its practitioner, organisation and Locations are found by following
+   its references inside the bundle (FHIR R4 bundle.html, "Resolving references in Bundles": "#id"
+   in `contained`; an absolute reference by fullUrl; "Type/id" against the RESTful base of the
+   referring entry's fullUrl; a version by meta.versionId; a logical reference by the identifiers
+   of the bundle's resources). Project choice: when a "Type/id" reference finds nothing that way,
+   the entry of that type and id is taken (bundles assembled by hand often carry no fullUrl). A
+   reference that points nowhere, or to several different entries, is reported, never fatal.
+2. Practice sites, in order: the Locations the role references, then its Organization, its
+   `use: work` addresses first. An address is skipped when it is `use: old` or `billing`, `type:
+   postal`, its period has ended, or its country is set and is not France. The first site that
+   locates the role wins.
+3. In an address: the INSEE code (FR Core extension, or the older Interop'Santé one) when the
+   reference geography knows it; else the postal code, and when it serves several communes, the
+   `city` to single one out; else the coordinates (Location.position, or the geolocation extension
+   of the address). Coordinates given with a code make the point used for distances, as for any
+   roster. An unknown code is reported and the next element is used; when none is left the engine
+   reports the role unlocated.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from itertools import islice
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -29,6 +39,7 @@ from app.contract.fhir.models import (
     GEOLOCATION_EXTENSION,
     INSEE_CODE_EXTENSIONS,
     LOCATION,
+    OLD_INSEE_CODE_EXTENSION,
     ORGANIZATION,
     PRACTITIONER,
     Address,
@@ -57,10 +68,14 @@ IDNAT_PS_SYSTEMS = frozenset({"urn:oid:1.2.250.1.71.4.2.1"})
 RPPS_SYSTEMS = frozenset({"https://rpps.esante.gouv.fr", "http://rpps.fr"})
 IDNAT_STRUCT_SYSTEMS = frozenset({"urn:oid:1.2.250.1.71.4.2.2"})
 
-# A role with no practice site to read is handed to the one engine with a commune code that cannot
-# exist (there is no département 00): the engine ranks it last as `unlocated`, and its warning is
-# replaced by one naming what is missing.
-NOWHERE = LocationInput(commune="00000")
+# Address.country values read as France (project choice, docs/sources.md): the INSEE code of France
+# the IG examples write (99100), the ISO 3166-1 codes and name of France, and the ISO codes of the
+# overseas départements and collectivités the reference geography holds (971-978).
+FRANCE = frozenset(
+    {"99100", "FR", "FRA", "FRANCE"}
+    | {"GP", "GLP", "MQ", "MTQ", "GF", "GUF", "RE", "REU", "YT", "MYT", "PM", "SPM", "BL", "BLM", "MF", "MAF"}
+)
+NOT_PRACTICE_SITES = {"use": frozenset({"old", "billing"}), "type": frozenset({"postal"})}
 
 _TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -80,6 +95,11 @@ def _restful_base(full_url: str | None) -> str | None:
     base, _, tail = full_url.partition("/_history/")[0].rpartition("/")
     base, _, kind = base.rpartition("/")
     return base if _TYPE.fullmatch(kind) and _ID.fullmatch(tail) and "://" in base else None
+
+
+def json_pointer(path: Path) -> str:
+    """The JSON pointer of a path this module builds: element names and indices, nothing to escape."""
+    return "/" + "/".join(map(str, path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +134,9 @@ class Candidate:
     location: LocationInput
     sources: Mapping[LocationField, Path]  # the element each field of `location` was read from
     site: Path | None  # the address (or Location) the role was located by
+    located_by: str | None  # its JSON pointer
     notes: tuple[RoleNote, ...]
+    references: tuple[int, ...]  # the entries its references lead to
 
     @property
     def path(self) -> Path:
@@ -125,150 +147,382 @@ class Candidate:
 class Found:
     resource: Resource
     path: Path
+    entry: int | None  # the entry that holds it; None for a resource contained in the role
+
+
+@dataclass(frozen=True, slots=True)
+class Missed:
+    """Why a reference leads nowhere: `reference_unresolved`, or `reference_ambiguous` when it
+    leads to several different resources."""
+
+    code: str
+    detail: str
+
+
+# An entry is compared with at most this many earlier entries of its type and id: repeats of merged
+# pages follow their first copy; past that, a bundle of thousands of different "Organization/x"
+# would make the comparisons quadratic (and a reference to them is ambiguous whatever they hold).
+COMPARED = 8
+
+
+def _identical(found: list[Found], resource: Resource) -> Found | None:
+    for candidate in found[:COMPARED]:
+        if candidate.resource == resource:
+            return candidate
+    return None
+
+
+def _entries_named(found: Sequence[Found], count: int | None = None) -> str:
+    """'3, 7' or, past five, '3, 7, 9, 12, 15 and 2,000 more': a warning stays short."""
+    count = len(found) if count is None else count
+    named = ", ".join(str(f.entry) for f in found[:5])
+    return named if count <= 5 else f"{named} and {count - 5:,} more"
 
 
 class BundleIndex:
-    """The entries of a bundle by fullUrl and by type and id."""
+    """The entries of a bundle by fullUrl, by type and id, and (when a logical reference asks for
+    it) by identifier. An entry that repeats an earlier one whole is indexed once."""
 
-    def __init__(self, bundle: Bundle) -> None:
-        self.by_url: dict[str, Found] = {}
-        self.by_type_id: dict[tuple[str, str], Found] = {}
-        self.ambiguous: set[tuple[str, str]] = set()  # several entries of that type and id
-        duplicates: list[FieldError] = []
-        for index, entry in enumerate(bundle.entry):
-            if entry.resource is None:
+    def __init__(self, entries: Sequence[BundleEntry]) -> None:
+        self.entries = entries
+        self.by_url: dict[str, Found] = {}  # the first entry of each fullUrl
+        # fullUrl -> meta.versionId ("" when none, as bdl-7's expression reads it) -> entry, for the
+        # fullUrls that several versions share (rare: the map is made on the second)
+        self.url_versions: dict[str, dict[str, Found]] = {}
+        self.by_type_id: dict[tuple[str, str], list[Found]] = {}  # several: different resources
+        self.duplicate_of: dict[int, int] = {}  # entry -> the earlier entry it repeats
+        self._followed: dict[tuple[str | None, ...], Found | Missed] = {}  # many roles name one organisation
+        clashes: list[FieldError] = []
+        by_url, by_type_id = self.by_url, self.by_type_id
+        for index, entry in enumerate(entries):
+            resource = entry.resource
+            if resource is None:
                 continue
-            found = Found(entry.resource, ("bundle", "entry", index, "resource"))
-            if entry.fullUrl is not None:
-                if entry.fullUrl in self.by_url:
-                    at = pointer("bundle", "entry", index, "fullUrl")
-                    duplicates.append(FieldError(at, "fullUrl already used by another entry"))
-                self.by_url[entry.fullUrl] = found
-            if entry.resource.id is not None:
-                key = (entry.resource.resourceType, entry.resource.id)
-                if key in self.by_type_id:
-                    self.ambiguous.add(key)
-                self.by_type_id[key] = found
-        if duplicates:
-            raise invalid_fields("the entries of a bundle must be unique (FHIR R4 bdl-7)", duplicates)
+            found = Found(resource, ("bundle", "entry", index, "resource"), index)
+            key = (resource.resourceType, resource.id) if resource.id is not None else None
+            earlier = by_type_id.get(key) if key is not None else None
+            same = _identical(earlier, resource) if earlier else None
+            url = entry.fullUrl
+            if url is not None:
+                first = by_url.get(url)
+                if first is None:
+                    by_url[url] = same or found
+                else:
+                    versions = self.url_versions.get(url)
+                    if versions is None:
+                        versions = self.url_versions[url] = {first.resource.version or "": first}
+                    clash = versions.get(resource.version or "")
+                    if clash is None:
+                        versions[resource.version or ""] = same or found
+                    elif clash.resource != resource:
+                        detail = f"fullUrl already used by entry {clash.entry}, with the same meta.versionId"
+                        clashes.append(FieldError(pointer("bundle", "entry", index, "fullUrl"), detail))
+                    else:
+                        same = same or clash
+            if same is not None:
+                assert same.entry is not None
+                self.duplicate_of[index] = same.entry
+            elif earlier is not None:
+                earlier.append(found)
+            elif key is not None:
+                by_type_id[key] = [found]
+        if clashes:
+            raise invalid_fields("entries with the same fullUrl must differ by meta.versionId (FHIR R4 bdl-7)", clashes)
 
-    def follow(self, reference: str, base: str | None, contained: Sequence[Resource], at: Path) -> Found | str:
-        """The resource a literal reference names, or why none. `base`: the RESTful base of the
-        referring entry's fullUrl; `at`: the referring resource's path."""
-        if reference.startswith("#"):
-            for position, resource in enumerate(contained):
-                if resource.id == reference[1:]:
-                    return Found(resource, (*at, "contained", position))
-            return "no contained resource has this id"
-        target = reference.partition("/_history/")[0]  # the version of a versioned reference is not checked
+    @cached_property
+    def by_type_id_version(self) -> dict[tuple[str, str, str], list[Found]]:
+        """(type, id, meta.versionId or "") -> the entries; built when a versioned reference asks for it."""
+        index: dict[tuple[str, str, str], list[Found]] = {}
+        for (kind, identifier), found in self.by_type_id.items():
+            for f in found:
+                index.setdefault((kind, identifier, f.resource.version or ""), []).append(f)
+        return index
+
+    @cached_property
+    def by_identifier(self) -> dict[tuple[str, str, str], list[Found]]:
+        """(type, system, value) -> the resources carrying that identifier; built on first need."""
+        index: dict[tuple[str, str, str], list[Found]] = {}
+        for found in (f for same in self.by_type_id.values() for f in same):
+            for identifier in getattr(found.resource, "identifier", None) or ():
+                if identifier.system and identifier.value:
+                    key = (found.resource.resourceType, identifier.system, identifier.value)
+                    index.setdefault(key, []).append(found)
+        return index
+
+    def follow(
+        self, reference: Reference, kind: str, base: str | None, contained: Sequence[Resource], at: Path
+    ) -> Found | Missed | None:
+        """What a reference of a resource at `at` leads to. `base`: the RESTful base of the
+        referring entry's fullUrl; `contained`: the referring resource's contained resources."""
+        literal, identifier = reference.reference, reference.identifier
+        if literal is not None and literal.startswith("#"):
+            return self._checked(self._contained(literal[1:], contained, at), kind)
+        if literal is not None:
+            key: tuple[str | None, ...] = (literal, base, kind)
+        elif identifier is not None:
+            key = ("identifier", identifier.system, identifier.value, kind)
+        else:
+            return None
+        found = self._followed.get(key)
+        if found is None:
+            found = self._followed[key] = self._checked(
+                self._literal(literal, base) if literal is not None else self._logical(identifier, kind), kind
+            )
+        return found
+
+    @staticmethod
+    def _checked(found: Found | Missed, kind: str) -> Found | Missed:
+        if isinstance(found, Found) and found.resource.resourceType != kind:
+            return Missed("reference_unresolved", f"it names a {found.resource.resourceType}, not a {kind}")
+        return found
+
+    @staticmethod
+    def _contained(wanted: str, contained: Sequence[Resource], at: Path) -> Found | Missed:
+        for position, resource in enumerate(contained):
+            if resource.id == wanted:
+                return Found(resource, (*at, "contained", position), None)
+        return Missed("reference_unresolved", "no contained resource has this id")
+
+    def _literal(self, reference: str, base: str | None) -> Found | Missed:
+        target, _, version = reference.partition("/_history/")
         relative = _type_and_id(target)
-        if relative is None:
-            return self.by_url.get(target) or "no entry of the bundle has this fullUrl"
-        if base and (found := self.by_url.get(f"{base}/{target}")):
-            return found
-        if relative in self.ambiguous:
-            return f"several entries of the bundle are {target}"
-        return self.by_type_id.get(relative) or f"no entry of the bundle is {target}"
+        if relative is None:  # absolute: matched against fullUrl only
+            return self._by_url(target, target, version, "no entry of the bundle has this fullUrl")
+        if base and f"{base}/{target}" in self.by_url:
+            return self._by_url(f"{base}/{target}", target, version, "")
+        return self._by_type_id(relative, target, version)
+
+    def _by_url(self, url: str, target: str, version: str, none: str) -> Found | Missed:
+        """An entry by fullUrl, and by meta.versionId for a versioned reference (an entry without
+        one cannot be checked: taken, project choice). Lookups only: no scan of the entries."""
+        first = self.by_url.get(url)
+        if first is None:
+            return Missed("reference_unresolved", none)
+        versions = self.url_versions.get(url) or {first.resource.version or "": first}
+        if version:
+            found = versions.get(version) or versions.get("")
+            return found or Missed(
+                "reference_unresolved", f"no entry of the bundle is {target} at meta.versionId {version}"
+            )
+        if len(versions) == 1:
+            return first
+        shown = list(islice(versions.items(), 5))
+        entries = _entries_named([f for _, f in shown], len(versions))
+        ids = ", ".join(v or "none" for v, _ in shown)
+        detail = (
+            f"several versions of {target} are in the bundle (entries {entries}, meta.versionId {ids}): "
+            f"a versioned reference ({target}/_history/N) would single one out"
+        )
+        return Missed("reference_ambiguous", detail)
+
+    def _by_type_id(self, key: tuple[str, str], target: str, version: str) -> Found | Missed:
+        found = self.by_type_id.get(key)
+        if not found:
+            return Missed("reference_unresolved", f"no entry of the bundle is {target}")
+        if version:
+            found = self.by_type_id_version.get((*key, version)) or self.by_type_id_version.get((*key, ""))
+            if not found:
+                return Missed("reference_unresolved", f"no entry of the bundle is {target} at meta.versionId {version}")
+        if len(found) == 1:
+            return found[0]
+        detail = f"several different entries of the bundle are {target} (entries {_entries_named(found)})"
+        return Missed("reference_ambiguous", detail)
+
+    def _logical(self, identifier: Identifier | None, kind: str) -> Found | Missed:
+        assert identifier is not None
+        if not identifier.system or not identifier.value:
+            return Missed("reference_unresolved", "a reference by identifier needs its system and its value")
+        named = f"{identifier.system}|{identifier.value}"
+        found = self.by_identifier.get((kind, identifier.system, identifier.value))
+        if not found:
+            return Missed("reference_unresolved", f"no {kind} of the bundle has the identifier {named}")
+        if len(found) > 1:
+            detail = f"several different {kind} entries have the identifier {named} (entries {_entries_named(found)})"
+            return Missed("reference_ambiguous", detail)
+        return found[0]
 
 
-def read_roster(geography: Geography, bundle: Bundle) -> list[Candidate]:
-    roles = [i for i, e in enumerate(bundle.entry) if isinstance(e.resource, PractitionerRole)]
+def _missed_note(reference: Reference, missed: Missed, at: Path) -> RoleNote:
+    if reference.reference is not None:
+        shown, at = repr(reference.reference), (*at, "reference")
+    else:
+        assert reference.identifier is not None
+        shown, at = f"identifier {reference.identifier.system}|{reference.identifier.value}", (*at, "identifier")
+    how = "points nowhere" if missed.code == "reference_unresolved" else "is ambiguous"
+    return RoleNote(at, missed.code, f"{shown} {how}: {missed.detail}")
+
+
+def read_roster(geography: Geography, bundle: Bundle) -> tuple[list[Candidate], BundleIndex]:
+    entries = bundle.entry or []
+    index = BundleIndex(entries)
+    roles = [
+        i for i, e in enumerate(entries) if isinstance(e.resource, PractitionerRole) and i not in index.duplicate_of
+    ]
     if not roles:
         raise invalid_fields("no candidate", [FieldError("/bundle/entry", "the bundle holds no PractitionerRole")])
     if len(roles) > MAX_PHYSICIANS:
         detail = f"at most {MAX_PHYSICIANS} PractitionerRole entries, not {len(roles)}"
         raise ProblemError("invalid-request", "too many candidates", [FieldError("/bundle/entry", detail)])
-    index = BundleIndex(bundle)
-    return [_candidate(geography, index, bundle.entry[i], i) for i in roles]
+    reader = RosterReader(geography, index, _today())
+    return [reader.candidate(entries[i], i) for i in roles], index
 
 
-@dataclass
-class _Reader:
-    """What reading one role collects: the resources its references name, and the notes."""
-
-    index: BundleIndex
-    base: str | None  # the RESTful base of the role's fullUrl
-    role: PractitionerRole
-    at: Path
-    notes: list[RoleNote] = field(default_factory=list)
-
-    def follow(self, reference: Reference | None, name: str, kind: str, position: int | None = None) -> Found | None:
-        if reference is None or reference.reference is None:
-            return None
-        at = (*self.at, name, *(() if position is None else (position,)), "reference")
-        found = self.index.follow(reference.reference, self.base, self.role.contained, self.at)
-        if isinstance(found, Found) and found.resource.resourceType != kind:
-            found = f"it names a {found.resource.resourceType}, not a {kind}"
-        if isinstance(found, str):
-            self.notes.append(RoleNote(at, "reference_unresolved", f"{reference.reference!r} points nowhere: {found}"))
-            return None
-        return found
+def _today() -> str:
+    """Today's date, UTC, as FHIR writes a date: an address whose period ended before it is skipped."""
+    return datetime.now(UTC).date().isoformat()
 
 
-_NO_SITE = (
-    "no practice site gives an INSEE code, a postal code or coordinates (the role's Locations, then its "
-    "Organization's addresses); ranked last as unlocated"
-)
-
-
-def _candidate(geography: Geography, index: BundleIndex, entry: BundleEntry, position: int) -> Candidate:
-    role = entry.resource
-    assert isinstance(role, PractitionerRole)
-    reader = _Reader(index, _restful_base(entry.fullUrl), role, ("bundle", "entry", position, "resource"))
-    practitioner = reader.follow(role.practitioner, "practitioner", PRACTITIONER)
-    organization = reader.follow(role.organization, "organization", ORGANIZATION)
-    locations = [reader.follow(ref, "location", LOCATION, k) for k, ref in enumerate(role.location)]
-    sites = [*(found for found in locations if found is not None), *([organization] if organization else [])]
-    reading = _choose(_readings(geography, sites))
-    if reading is None:
-        reader.notes.append(RoleNote(organization.path if organization else reader.at, "physician_unlocated", _NO_SITE))
-    return Candidate(
-        entry=position,
-        id=role.id,
-        practitioner=_practitioner(practitioner.resource) if practitioner else None,
-        organization=_organization(organization.resource) if organization else None,
-        location=reading.location if reading else NOWHERE,
-        sources=reading.sources if reading else {},
-        site=reading.site if reading else None,
-        notes=tuple(reader.notes + (reading.notes if reading else [])),
-    )
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reading:
     location: LocationInput
     sources: dict[LocationField, Path]
     site: Path
-    notes: list[RoleNote]
+    located_by: str
+    notes: tuple[RoleNote, ...]
     resolvable: bool  # False: only codes the geography does not know, left to the engine to report
 
 
-def _choose(readings: Iterator[Reading]) -> Reading | None:
-    """The first reading that locates the role; else the first with a code at all (reported unlocated)."""
-    first = None
-    for reading in readings:
-        if reading.resolvable:
-            return reading
-        first = first or reading
-    return first
+_NO_SITE = (
+    "no practice site gives an INSEE code, a postal code or coordinates (the role's Locations, then its "
+    "Organization's addresses, skipping old, billing and postal addresses, ended ones and those abroad); "
+    "ranked last as unlocated"
+)
 
 
-def _readings(geography: Geography, sites: list[Found]) -> Iterator[Reading]:
-    for site in sites:
+@dataclass
+class RosterReader:
+    """Reads the roles of one bundle. What does not depend on the role (a site's readings, an
+    organisation's summary) is read once per resource: a hospital's 300 roles read its address once."""
+
+    geography: Geography
+    index: BundleIndex
+    today: str
+    # by id() of the resource: each is held by the bundle's entries for the whole request
+    _readings: dict[int, tuple[Reading, ...]] = field(default_factory=dict)
+    _organizations: dict[int, OrganizationSummary] = field(default_factory=dict)
+    _practitioners: dict[int, PractitionerSummary] = field(default_factory=dict)
+
+    def candidate(self, entry: BundleEntry, position: int) -> Candidate:
+        role = entry.resource
+        assert isinstance(role, PractitionerRole)
+        at: Path = ("bundle", "entry", position, "resource")
+        base = _restful_base(entry.fullUrl)
+        contained = role.contained or ()
+        notes: list[RoleNote] = []
+        practitioner = self._follow(role.practitioner, PRACTITIONER, base, contained, at, ("practitioner",), notes)
+        locations = [
+            self._follow(reference, LOCATION, base, contained, at, ("location", k), notes)
+            for k, reference in enumerate(role.location or ())
+        ]
+        organization = self._follow(role.organization, ORGANIZATION, base, contained, at, ("organization",), notes)
+        sites = [f for f in (*locations, organization) if f is not None]
+        references = tuple(f.entry for f in (practitioner, *sites) if f is not None and f.entry is not None)
+        reading = self._choose(sites)
+        if reading is None:
+            notes.append(RoleNote(organization.path if organization else at, "physician_unlocated", _NO_SITE))
+            return Candidate(
+                position,
+                role.id,
+                self._practitioner(practitioner),
+                self._organization(organization),
+                LocationInput(),
+                {},
+                None,
+                None,
+                tuple(notes),
+                tuple(references),
+            )  # fmt: skip  (the engine ranks a location without any field unlocated)
+        return Candidate(
+            position, role.id, self._practitioner(practitioner), self._organization(organization), reading.location,
+            reading.sources, reading.site, reading.located_by, (*notes, *reading.notes), references,
+        )  # fmt: skip
+
+    def _follow(
+        self,
+        reference: Reference | None,
+        kind: str,
+        base: str | None,
+        contained: Sequence[Resource],
+        at: Path,
+        steps: Path,
+        notes: list[RoleNote],
+    ) -> Found | None:
+        if reference is None:
+            return None
+        found = self.index.follow(reference, kind, base, contained, at)
+        if isinstance(found, Missed):
+            notes.append(_missed_note(reference, found, (*at, *steps)))
+            return None
+        return found
+
+    def _choose(self, sites: list[Found]) -> Reading | None:
+        """The first reading that locates the role; else the first with a code at all (reported unlocated)."""
+        first = None
+        for site in sites:
+            readings = self._readings.get(id(site.resource))
+            if readings is None:
+                readings = self._readings[id(site.resource)] = self._read_site(site)
+            for reading in readings:
+                if reading.resolvable:
+                    return reading
+                first = first or reading
+        return first
+
+    def _read_site(self, site: Found) -> tuple[Reading, ...]:
         resource = site.resource
         if isinstance(resource, Location):
             position = resource.position
             point = (Point(position.latitude, position.longitude), (*site.path, "position")) if position else None
-            address = resource.address or Address()
-            reading = read_address(geography, address, (*site.path, "address"), point)
-            if reading is not None:
-                yield reading
-        elif isinstance(resource, Organization):
-            for k, address in enumerate(resource.address):
-                if address.use != "old" and address.type != "postal":
-                    reading = read_address(geography, address, (*site.path, "address", k))
-                    if reading is not None:
-                        yield reading
+            address = resource.address if resource.address and self._practice_site(resource.address) else Address()
+            reading = read_address(self.geography, address, (*site.path, "address"), point)
+            return (reading,) if reading is not None else ()
+        if isinstance(resource, Organization) and resource.address:
+            usable = [(k, a) for k, a in enumerate(resource.address) if self._practice_site(a)]
+            if len(usable) > 1:
+                usable = [*(u for u in usable if u[1].use == "work"), *(u for u in usable if u[1].use != "work")]
+            readings = (read_address(self.geography, address, (*site.path, "address", k)) for k, address in usable)
+            return tuple(reading for reading in readings if reading is not None)
+        return ()
+
+    def _practice_site(self, address: Address) -> bool:
+        """Not an old, billing or postal-only address, not ended, not abroad (project rule)."""
+        if address.use in NOT_PRACTICE_SITES["use"] or address.type in NOT_PRACTICE_SITES["type"]:
+            return False
+        end = address.period.end if address.period is not None else None
+        if end is not None and end[:10] < self.today[: len(end[:10])]:
+            return False
+        return address.country is None or _country_key(address.country) in FRANCE
+
+    def _practitioner(self, found: Found | None) -> PractitionerSummary | None:
+        if found is None:
+            return None
+        summary = self._practitioners.get(id(found.resource))
+        if summary is None:
+            resource = found.resource
+            assert isinstance(resource, Practitioner)
+            identifiers = resource.identifier or ()
+            summary = self._practitioners[id(resource)] = PractitionerSummary(
+                resource.id, _identifier(identifiers, RPPS_SYSTEMS), _identifier(identifiers, IDNAT_PS_SYSTEMS)
+            )
+        return summary
+
+    def _organization(self, found: Found | None) -> OrganizationSummary | None:
+        if found is None:
+            return None
+        summary = self._organizations.get(id(found.resource))
+        if summary is None:
+            resource = found.resource
+            assert isinstance(resource, Organization)
+            summary = self._organizations[id(resource)] = OrganizationSummary(
+                resource.id, resource.name, _identifier(resource.identifier or (), IDNAT_STRUCT_SYSTEMS)
+            )
+        return summary
+
+
+def _country_key(country: str) -> str:
+    """'France', ' fr ', 'FRANCE' -> 'FRANCE', 'FR'; accents dropped ('Réunion' is not a value of the list, 'RE' is)."""
+    decomposed = unicodedata.normalize("NFKD", country.strip().upper())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def read_address(
@@ -280,6 +534,7 @@ def read_address(
     at_point = point[0] if point else None
     skipped: list[tuple[Path, str, str]] = []
     insee = _insee_code(address, at)
+    located_by = json_pointer(at)
     if insee is not None:
         code, code_at = insee
         commune = geography.commune(code)
@@ -288,22 +543,22 @@ def read_address(
             sources = {LocationField.COMMUNE: code_at, **coordinates}
             if disagrees:  # handed over so that the engine flags the pair, as for any roster
                 sources[LocationField.POSTAL_CODE] = (*at, "postalCode")
-            return Reading(LocationInput(code, disagrees, at_point), sources, at, [], True)
+            return Reading(LocationInput(code, disagrees, at_point), sources, at, located_by, (), True)
         skipped.append((code_at, "unknown_insee_code", "not an INSEE commune code of the reference geography"))
     if address.postalCode is not None:
-        reading = _by_postal_code(geography, address, at, at_point, coordinates)
-        if reading is not None:
-            reading.notes[:0] = _skipped_notes(skipped, "postal code")
-            return reading
+        by_postal_code = _by_postal_code(geography, address, at, at_point, coordinates)
+        if by_postal_code is not None:
+            location, sources, notes = by_postal_code
+            return Reading(location, sources, at, located_by, (*_skipped_notes(skipped, "postal code"), *notes), True)
         skipped.append(((*at, "postalCode"), "unknown_postal_code", "not a postal code of the reference geography"))
     if point is not None:
-        notes = _skipped_notes(skipped, "coordinates")
-        return Reading(LocationInput(coordinates=at_point), coordinates, at, notes, True)
+        notes = tuple(_skipped_notes(skipped, "coordinates"))
+        return Reading(LocationInput(coordinates=at_point), coordinates, at, located_by, notes, True)
     if insee is not None:  # nothing else: the engine reports the code, as for any roster
-        return Reading(LocationInput(commune=insee[0]), {LocationField.COMMUNE: insee[1]}, at, [], False)
+        return Reading(LocationInput(commune=insee[0]), {LocationField.COMMUNE: insee[1]}, at, located_by, (), False)
     if address.postalCode is not None:
         sources = {LocationField.POSTAL_CODE: (*at, "postalCode")}
-        return Reading(LocationInput(postal_code=address.postalCode), sources, at, [], False)
+        return Reading(LocationInput(postal_code=address.postalCode), sources, at, located_by, (), False)
     return None
 
 
@@ -311,8 +566,10 @@ def _disagreeing_postal_code(geography: Geography, commune: CommuneMatch, postal
     """The postal code when the geography knows it and it does not serve the commune (an
     arrondissement counting as its city); else None. A CEDEX code, unknown, is left out; a code
     that agrees adds nothing, and leaving it out keeps the engine on its fast path."""
-    postal = geography.postal_code(postal_code) if postal_code is not None else None
-    if postal is None or isinstance(postal, NotFound):
+    if postal_code is None or postal_code in commune.commune.postal_codes:  # the common case, without a lookup
+        return None
+    postal = geography.postal_code(postal_code)
+    if isinstance(postal, NotFound):
         return None
     if commune.commune.code in postal.communes:
         return None
@@ -326,7 +583,7 @@ def _skipped_notes(skipped: list[tuple[Path, str, str]], used: str) -> list[Role
 
 def _by_postal_code(
     geography: Geography, address: Address, at: Path, point: Point | None, coordinates: dict[LocationField, Path]
-) -> Reading | None:
+) -> tuple[LocationInput, dict[LocationField, Path], tuple[RoleNote, ...]] | None:
     assert address.postalCode is not None
     postal = geography.postal_code(address.postalCode)
     if isinstance(postal, NotFound):
@@ -334,32 +591,40 @@ def _by_postal_code(
     postal_at = (*at, "postalCode")
     sources = {LocationField.POSTAL_CODE: postal_at, **coordinates}
     if len({geography.communes[c].parent or c for c in postal.communes}) == 1:
-        return Reading(LocationInput(postal_code=address.postalCode, coordinates=point), sources, at, [], True)
+        return LocationInput(postal_code=address.postalCode, coordinates=point), sources, ()
     wanted = name_key(address.city or "")
     named = [c for c in postal.communes if wanted and name_key(geography.communes[c].name) == wanted]
     if len(named) == 1:
         sources[LocationField.COMMUNE] = (*at, "city")
-        return Reading(LocationInput(named[0], address.postalCode, point), sources, at, [], True)
+        return LocationInput(named[0], address.postalCode, point), sources, ()
     city = f"the city {address.city!r} names none of them" if address.city else "no city is given"
-    detail = (
-        f"postal code {postal.code} serves {len(postal.communes)} communes and {city}: located by the postal "
-        "code's point and first département"
-    )
-    notes = [RoleNote((*at, "city") if address.city else postal_at, "ambiguous_postal_code", detail)]
-    return Reading(LocationInput(postal_code=address.postalCode, coordinates=point), sources, at, notes, True)
+    if len(postal.departements) > 1:
+        located = (
+            f"located by the postal code: placed in each of its départements ({', '.join(postal.departements)}) "
+            "and ranked by the best, as POST /v1/rankings does"
+        )
+    else:
+        located = f"located by the postal code, in its département ({postal.departements[0]})"
+    detail = f"postal code {postal.code} serves {len(postal.communes)} communes and {city}: {located}"
+    notes = (RoleNote((*at, "city") if address.city else postal_at, "ambiguous_postal_code", detail),)
+    return LocationInput(postal_code=address.postalCode, coordinates=point), sources, notes
 
 
 def _insee_code(address: Address, at: Path) -> tuple[str, Path] | None:
-    for k, extension in enumerate(address.extension):
+    for k, extension in enumerate(address.extension or ()):
         if extension.url in INSEE_CODE_EXTENSIONS:
             coding = _checked(_INSEE_CODING, extension.valueCoding, (*at, "extension", k, "valueCoding"))
             if coding is not None and coding.code:
                 return coding.code, (*at, "extension", k, "valueCoding", "code")
+        elif extension.url == OLD_INSEE_CODE_EXTENSION:
+            code = _checked(_CODE, extension.valueCode, (*at, "extension", k, "valueCode"))
+            if code:
+                return code, (*at, "extension", k, "valueCode")
     return None
 
 
 def _geolocation(address: Address, at: Path) -> tuple[Point, Path] | None:
-    for k, extension in enumerate(address.extension):
+    for k, extension in enumerate(address.extension or ()):
         if extension.url == GEOLOCATION_EXTENSION:
             parts = _checked(_COORDINATES, extension.extension, (*at, "extension", k, "extension")) or []
             values = {part.url: part.valueDecimal for part in parts}
@@ -370,6 +635,7 @@ def _geolocation(address: Address, at: Path) -> tuple[Point, Path] | None:
 
 
 _INSEE_CODING: TypeAdapter[InseeCoding | None] = TypeAdapter(InseeCoding | None)
+_CODE: TypeAdapter[str | None] = TypeAdapter(str | None)
 _COORDINATES: TypeAdapter[list[Coordinate] | None] = TypeAdapter(list[Coordinate] | None)
 Checked = TypeVar("Checked")
 
@@ -388,22 +654,11 @@ def _checked(adapter: TypeAdapter[Checked], value: Any, at: Path) -> Checked:
         raise invalid_fields(f"{len(errors)} invalid field(s)", errors) from error
 
 
-_UNION_STEPS = frozenset({"InseeCoding", "list[Coordinate]"})  # pydantic names the branch of `X | None`
+_UNION_STEPS = frozenset({"InseeCoding", "list[Coordinate]", "str"})  # pydantic names the branch of `X | None`
 
 
-def _identifier(identifiers: list[Identifier], systems: frozenset[str]) -> str | None:
-    return next((i.value for i in identifiers if i.value and i.system in systems), None)
-
-
-def _practitioner(resource: Resource) -> PractitionerSummary:
-    assert isinstance(resource, Practitioner)
-    return PractitionerSummary(
-        resource.id,
-        rpps=_identifier(resource.identifier, RPPS_SYSTEMS),
-        idnat_ps=_identifier(resource.identifier, IDNAT_PS_SYSTEMS),
-    )
-
-
-def _organization(resource: Resource) -> OrganizationSummary:
-    assert isinstance(resource, Organization)
-    return OrganizationSummary(resource.id, resource.name, _identifier(resource.identifier, IDNAT_STRUCT_SYSTEMS))
+def _identifier(identifiers: Iterable[Identifier], systems: frozenset[str]) -> str | None:
+    for identifier in identifiers:
+        if identifier.value and identifier.system in systems:
+            return identifier.value
+    return None
