@@ -19,7 +19,14 @@ from pydantic import ValidationError
 
 from app import __version__
 from app.contract import presenters
-from app.contract.problems import FieldError, from_validation_error, patient_location_field_error
+from app.contract.limits import MAX_AUDIT_FIELD_ERRORS, MAX_FIELD_ERRORS
+from app.contract.problems import (
+    FieldError,
+    bounded,
+    error_members,
+    from_validation_error,
+    patient_location_field_error,
+)
 from app.contract.requests import RecordedSession
 from app.geography import Geography
 from app.territoriality.patients import PatientLocationError
@@ -42,7 +49,8 @@ class SessionResult:
     session_id: str | None
     timestamp: datetime | None
     evaluation: Evaluation | None
-    errors: tuple[FieldError, ...] = ()
+    errors: tuple[FieldError, ...] = ()  # the first MAX_FIELD_ERRORS
+    error_count: int = 0  # every error, listed or not
 
     @property
     def valid(self) -> bool:
@@ -75,22 +83,23 @@ def audit_sessions(
 def judge_session(session: SessionInput, geography: Geography, catalogue: Catalogue) -> SessionResult:
     """Validate and judge one recorded session; problems become the result's errors, never exceptions."""
     if session.unreadable is not None:
-        return SessionResult(None, None, None, (FieldError(session.pointer, session.unreadable),))
+        return SessionResult(None, None, None, (FieldError(session.pointer, session.unreadable),), 1)
     raw = session.value
     session_id = raw.get("session_id") if isinstance(raw, dict) else None
     session_id = session_id if isinstance(session_id, str) else None
     try:
         recorded = RecordedSession.model_validate(raw)
     except ValidationError as error:
-        return SessionResult(session_id, None, None, _under(from_validation_error(error).errors, session.pointer))
-    inconsistent = recorded.consistency_errors(session.pointer)
+        problem = from_validation_error(error)
+        return SessionResult(session_id, None, None, _under(problem.errors, session.pointer), problem.error_count)
+    inconsistent, count = bounded(recorded.consistency_errors(session.pointer))
     if inconsistent:
-        return SessionResult(recorded.session_id, recorded.timestamp, None, tuple(inconsistent))
+        return SessionResult(recorded.session_id, recorded.timestamp, None, tuple(inconsistent), count)
     try:
         evaluation = evaluate_scenario(geography, catalogue, recorded.to_domain())
     except PatientLocationError as error:
         errors = (patient_location_field_error(error).under(session.pointer),)
-        return SessionResult(recorded.session_id, recorded.timestamp, None, errors)
+        return SessionResult(recorded.session_id, recorded.timestamp, None, errors, 1)
     return SessionResult(recorded.session_id, recorded.timestamp, evaluation)
 
 
@@ -154,13 +163,20 @@ class AuditSummary:
         }
 
 
-def session_report(result: SessionResult) -> dict[str, object]:
+def session_reports(results: Iterable[SessionResult]) -> list[dict[str, object]]:
+    """The sessions of an audit answer. Errors are listed up to MAX_AUDIT_FIELD_ERRORS in all, then
+    only counted: the answer stays small whatever the batch holds."""
+    reports, room = [], MAX_AUDIT_FIELD_ERRORS
+    for result in results:
+        reports.append(session_report(result, room))
+        room -= min(room, len(result.errors))
+    return reports
+
+
+def session_report(result: SessionResult, room: int = MAX_FIELD_ERRORS) -> dict[str, object]:
     if result.evaluation is None:
-        return {
-            "session_id": result.session_id,
-            "status": "invalid",
-            "errors": [{"pointer": e.pointer, "detail": e.detail} for e in result.errors],
-        }
+        listed = result.errors[:room]
+        return {"session_id": result.session_id, "status": "invalid", **error_members(listed, result.error_count)}
     return {
         "session_id": result.session_id,
         "status": "judged",

@@ -6,4 +6,6 @@ MAX_SESSIONS_PER_AUDIT = 1_000  # per POST /v1/audits batch
 MAX_PHYSICIAN_ID_LENGTH = 64
 MAX_SESSION_ID_LENGTH = 128
 MAX_HEADER_BYTES = 16 * 1024  # request line and headers
+MAX_FIELD_ERRORS = 100  # listed per problem and per session of an audit; the rest are counted
+MAX_AUDIT_FIELD_ERRORS = 1_000  # listed per audit answer, all sessions together
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024

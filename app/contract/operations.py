@@ -12,7 +12,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from app.contract import presenters
-from app.contract.audits import AuditSummary, SessionInput, audit_sessions, session_report
+from app.contract.audits import AuditSummary, SessionInput, audit_sessions, session_reports
 from app.contract.problems import from_patient_location_error, from_validation_error, invalid_fields
 from app.contract.requests import AuditBatch, RankingRequest, ScenarioRequest
 from app.geography import Geography
@@ -78,7 +78,7 @@ def audit(reference: Reference, body: bytes) -> dict[str, object]:
     summary.input_digest.update(body)
     sessions = (SessionInput(value, f"/sessions/{index}") for index, value in enumerate(batch.sessions))
     judged = audit_sessions(sessions, reference.geography, reference.catalogue, summary)
-    reports = [session_report(result) for _, result in judged]
+    reports = session_reports(result for _, result in judged)
     return {"sessions": reports, "summary": summary.report(reference.geography, reference.catalogue)}
 
 
