@@ -15,6 +15,7 @@ from app.contract import presenters
 from app.contract.audits import AuditSummary, SessionInput, audit_sessions, session_reports
 from app.contract.problems import from_patient_location_error, from_validation_error, invalid_fields
 from app.contract.requests import AuditBatch, RankingRequest, ScenarioRequest
+from app.contract.unique_keys import refuse_duplicate_keys
 from app.geography import Geography
 from app.territoriality.information_message import etht01_message
 from app.territoriality.patients import PatientLocationError
@@ -35,6 +36,7 @@ class Reference:
 
 
 def parse(body: bytes, model: type[Model]) -> Model:
+    refuse_duplicate_keys(body)
     try:
         return model.model_validate_json(body)
     except ValidationError as error:

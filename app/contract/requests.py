@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
@@ -38,6 +39,22 @@ def _whole_number(value: Any) -> Any:
 
 
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+# RFC 3339, section 5.6: date-time = full-date "T" full-time, with a Z or a ±hh:mm offset ("T" and
+# "Z" may be lower case, as its note says).
+RFC3339_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc3339_text(value: Any) -> Any:
+    """Only RFC 3339 text: pydantic alone also reads numbers (0 is 1970) and other ISO 8601 shapes."""
+    if not isinstance(value, str) or not RFC3339_DATE_TIME.fullmatch(value):
+        raise ValueError("give an RFC 3339 date-time with its offset, such as 2026-11-20T10:00:00+01:00")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 
 
 class Strict(BaseModel):
@@ -185,7 +202,7 @@ class RecordedSession(ScenarioRequest):
     """A recorded booking session: the scenario fields, plus its id and when it happened."""
 
     session_id: SessionId
-    timestamp: AwareDatetime = Field(strict=False, description="RFC 3339 with a time zone")
+    timestamp: Timestamp = Field(strict=False, description="RFC 3339 with a time zone")
 
 
 class AuditBatch(Strict):
