@@ -30,6 +30,16 @@ class Settings:
     geodata_dir: Path = DEFAULT_GEODATA_DIR
     keep_alive_seconds: int = 5
     graceful_shutdown_seconds: int = 20
+    # hostile traffic: how long a client may take, how much a worker holds (README, Configuration)
+    header_timeout_seconds: int = 10
+    body_timeout_seconds: int = 10
+    body_min_rate: int = 8 * 1024  # bytes per second, on average, once body_timeout_seconds have passed
+    write_timeout_seconds: int = 30
+    max_connections: int = 4096
+    max_queued_bytes: int = 2 * DEFAULT_MAX_BODY_BYTES
+    compute_threads: int = 1
+    drain_bytes: int = 8 * 1024 * 1024
+    max_answer_bytes: int = 16 * 1024 * 1024
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -40,15 +50,23 @@ class Settings:
             return value.strip() if value is not None and value.strip() else None
 
         defaults = cls()
+
+        def integer(name: str, low: int, high: int) -> int:
+            return _integer(get(name.upper()), name.upper(), getattr(defaults, name), low, high)
+
         log_level = (get("LOG_LEVEL") or defaults.log_level).lower()
         if log_level not in LOG_LEVELS:
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+        max_body_bytes = integer("max_body_bytes", 1024, 64 << 20)
+        max_queued_bytes = integer("max_queued_bytes", 1024, 1 << 34)
+        if max_queued_bytes < max_body_bytes:
+            raise SettingsError(f"{PREFIX}MAX_QUEUED_BYTES must be at least MAX_BODY_BYTES ({max_body_bytes})")
         return cls(
             host=get("HOST") or defaults.host,
             port=_integer(get("PORT"), "PORT", defaults.port, 0, 65535),
             workers=_integer(get("WORKERS"), "WORKERS", defaults.workers, 1, 64),
             log_level=log_level,
-            max_body_bytes=_integer(get("MAX_BODY_BYTES"), "MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 64 << 20),
+            max_body_bytes=max_body_bytes,
             cors_origins=_words(get("CORS_ORIGINS")),
             api_keys=_words(get("API_KEYS")),
             geodata_dir=Path(get("GEODATA_DIR") or defaults.geodata_dir),
@@ -56,6 +74,15 @@ class Settings:
             graceful_shutdown_seconds=_integer(
                 get("GRACEFUL_SHUTDOWN_SECONDS"), "GRACEFUL_SHUTDOWN_SECONDS", 20, 1, 600
             ),
+            header_timeout_seconds=integer("header_timeout_seconds", 1, 300),
+            body_timeout_seconds=integer("body_timeout_seconds", 1, 600),
+            body_min_rate=integer("body_min_rate", 1, 1 << 30),
+            write_timeout_seconds=integer("write_timeout_seconds", 1, 600),
+            max_connections=integer("max_connections", 1, 1 << 20),
+            max_queued_bytes=max_queued_bytes,
+            compute_threads=integer("compute_threads", 1, 64),
+            drain_bytes=integer("drain_bytes", 0, 1 << 30),
+            max_answer_bytes=integer("max_answer_bytes", 1 << 20, 1 << 30),
         )
 
 

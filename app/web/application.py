@@ -18,13 +18,9 @@ from app.settings import Settings
 from app.territoriality.locations import commune_places
 from app.territoriality.rulings import load_catalogue
 from app.web import endpoints, metrics, sandbox
-from app.web.middleware import (
-    AccessLogMiddleware,
-    ApiKeyMiddleware,
-    HeaderLimitMiddleware,
-    SecurityHeadersMiddleware,
-)
+from app.web.middleware import AccessLogMiddleware, ApiKeyMiddleware, SecurityHeadersMiddleware
 from app.web.problems import EXCEPTION_HANDLERS
+from app.web.work import Work
 
 OPENAPI_FILE = Path(__file__).resolve().parent.parent.parent / "openapi.yaml"
 ROUTES = [
@@ -44,7 +40,7 @@ ROUTES = [
 
 def middleware_for(settings: Settings) -> list[Middleware]:
     """Outermost first: every response, refusals included, is logged and carries the headers."""
-    stack = [Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware), Middleware(HeaderLimitMiddleware)]
+    stack = [Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware)]
     if settings.cors_origins:
         stack.append(
             Middleware(
@@ -67,7 +63,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         geography = load_geography(settings.geodata_dir)
         commune_places(geography)  # built before the first request, not during it
-        app.state.service = endpoints.Service(settings, Reference(geography, load_catalogue()))
+        work = Work(settings.max_queued_bytes, settings.compute_threads)
+        app.state.service = endpoints.Service(settings, Reference(geography, load_catalogue()), work)
         # The geodata are a few hundred thousand objects that live as long as the process: keep the
         # garbage collector from walking them again at every full collection.
         gc.collect()
@@ -76,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # the young generation less often (measured: parsing 1,000 physicians 1.49 -> 1.22 ms).
         gc.set_threshold(50_000, 20, 100)
         yield
+        work.close()
 
     app = Starlette(
         routes=ROUTES, middleware=middleware_for(settings), exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pydantic_core
@@ -12,7 +14,8 @@ from app import __version__
 from app.contract import operations
 from app.contract.operations import Reference
 from app.settings import Settings
-from app.web.requests import read_body
+from app.web.requests import check_media_type, declared_size, ensure_connected, read_body
+from app.web.work import RELEASE_AFTER_BYTES, Work
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class Service:
 
     settings: Settings
     reference: Reference
+    work: Work
 
 
 def json_response(body: object, status_code: int = 200) -> Response:
@@ -59,19 +63,51 @@ async def list_rulings(request: Request) -> Response:
 
 
 async def create_ranking(request: Request) -> Response:
-    service = service_of(request)
-    answer, size = operations.rank(service.reference, await read_body(request, service.settings.max_body_bytes))
-    request.state.ranking_size = size
-    return json_response(answer)
+    def rank(reference: Reference, body: bytes) -> tuple[object, int | None]:
+        return operations.rank(reference, body)
+
+    return await compute(request, rank)
 
 
 async def create_scenario_evaluation(request: Request) -> Response:
-    service = service_of(request)
-    body = await read_body(request, service.settings.max_body_bytes)
-    return json_response(operations.evaluate(service.reference, body))
+    def evaluate(reference: Reference, body: bytes) -> tuple[object, int | None]:
+        return operations.evaluate(reference, body), None
+
+    return await compute(request, evaluate)
 
 
 async def create_audit(request: Request) -> Response:
+    def audit(reference: Reference, body: bytes) -> tuple[object, int | None]:
+        return operations.audit(reference, body), None
+
+    return await compute(request, audit)
+
+
+Operation = Callable[[Reference, bytes], tuple[object, int | None]]
+
+
+async def compute(request: Request, operation: Operation) -> Response:
+    """Admit the request, read its body, and run the operation on a compute thread (app.web.work)."""
     service = service_of(request)
-    body = await read_body(request, service.settings.max_body_bytes)
-    return json_response(operations.audit(service.reference, body))
+    settings = service.settings
+    check_media_type(request)
+    with service.work.admitted(declared_size(request, settings.max_body_bytes)):
+        body = await read_body(request, settings)
+        work = functools.partial(answer_json, operation, service.reference, body, settings.max_answer_bytes)
+        content, ranking_size = await service.work.run(work, before=functools.partial(ensure_connected, request))
+    request.state.ranking_size = ranking_size
+    request.state.big = len(body) >= RELEASE_AFTER_BYTES
+    return Response(content, media_type="application/json")
+
+
+def answer_json(operation: Operation, reference: Reference, body: bytes, max_bytes: int) -> tuple[bytes, int | None]:
+    answer, ranking_size = operation(reference, body)
+    content = pydantic_core.to_json(answer)
+    if len(content) > max_bytes:  # no valid request comes near: a defect, not the client's fault
+        raise AnswerTooLargeError(len(content))
+    return content, ranking_size
+
+
+class AnswerTooLargeError(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"an answer of {size} bytes, over TERRITORIALITE_MAX_ANSWER_BYTES")

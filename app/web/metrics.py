@@ -22,6 +22,11 @@ RANKING_SIZE = Histogram(
     "Physicians per ranking request",
     buckets=(1, 10, 50, 100, 500, 1000, 5000, 10000),
 )
+CONNECTIONS_CLOSED = Counter(
+    "territorialite_connections_closed_total",
+    "Connections the service closed or refused on its own: over capacity, evicted, timeouts, oversized heads",
+    ["reason"],
+)
 
 
 def observe(method: str, route: str, status: int, seconds: float) -> None:

@@ -1,0 +1,89 @@
+"""The operations run off the event loop, and a worker holds a bounded amount of them.
+
+The event loop only reads requests and writes answers, so that probes and small requests are
+answered while a 2 MB audit is being judged: parsing, judging and serialising run on
+TERRITORIALITE_COMPUTE_THREADS threads, one by default. The loop thread then waits for the GIL at
+most one switch interval (5 ms) at a time: measured in `make attack`, with the alternatives.
+
+Admission: each request holds its declared body size (the whole limit when undeclared) from the
+moment it is accepted to its answer; past TERRITORIALITE_MAX_QUEUED_BYTES in all, a request is
+refused at once with a 503 and Retry-After, before its body is read, instead of waiting in a queue
+without end. Memory is thereby bounded too: bodies being received, waiting and computed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import gc
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from app.contract.problems import ProblemError
+
+T = TypeVar("T")
+RETRY_AFTER_SECONDS = 1
+# A request whose body is at least this large leaves enough garbage to be worth giving back
+RELEASE_AFTER_BYTES = 256 * 1024
+CLOSE = {"Connection": "close"}  # the answer comes before the body: read the rest, then close
+logger = logging.getLogger("territorialite")
+
+
+class Work:
+    def __init__(self, max_queued_bytes: int, threads: int) -> None:
+        self.capacity = max_queued_bytes
+        self.held = 0
+        self.threads = asyncio.Semaphore(threads)
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="territorialite-compute")
+
+    @contextlib.contextmanager
+    def admitted(self, size: int) -> Iterator[None]:
+        """Holds `size` bytes of the worker's capacity for one request, or refuses it now."""
+        if self.held + size > self.capacity:
+            raise ProblemError(
+                "service-busy",
+                f"this worker holds as much work as it accepts; retry in {RETRY_AFTER_SECONDS} s",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS), **CLOSE},
+            )
+        self.held += size
+        try:
+            yield
+        finally:
+            self.held -= size
+
+    async def run(self, function: Callable[[], T], before: Callable[[], Awaitable[None]]) -> T:
+        """`function` on a compute thread, in turn. `before` runs when its turn comes: it raises when
+        the client has left meanwhile, and the work is skipped."""
+        async with self.threads:
+            await before()
+            return await asyncio.get_running_loop().run_in_executor(self.executor, function)
+
+    def release_memory_soon(self) -> None:
+        """After a big request: collect its cycles and give the freed heap back, off the loop."""
+        self.executor.submit(release_memory)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+MALLOC_TRIM = _malloc_trim()
+
+
+def release_memory() -> None:
+    """Python frees a big request's objects at once, but glibc keeps the freed pages for reuse in its
+    arenas (one per thread): malloc_trim gives them back to the system. Measured in `make attack`."""
+    gc.collect()
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)

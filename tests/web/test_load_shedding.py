@@ -1,0 +1,98 @@
+"""Work is admitted within bounds and run off the event loop (app/web/work.py); a client that stops
+sending or leaves is dealt with as a client's doing: a 408, or a 499 in the log, never a 500."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from bench.attack import heaviest_audit
+from tests.live_server import LiveServer
+from tests.web.raw_http import closed_within, connect, post_head, read_answer
+
+SMALL = b'{"physicians": [{"id": "a", "location": {"commune": "13055"}}]}'
+
+
+@pytest.fixture(scope="module")
+def small() -> Iterator[LiveServer]:
+    """Bodies of 64 KiB at most, and room for 96 KiB of them at once."""
+    server = LiveServer(
+        env={
+            "TERRITORIALITE_MAX_BODY_BYTES": str(64 * 1024),
+            "TERRITORIALITE_MAX_QUEUED_BYTES": str(96 * 1024),
+            "TERRITORIALITE_BODY_TIMEOUT_SECONDS": "1",
+            "TERRITORIALITE_BODY_MIN_RATE": "100000",
+        }
+    ).start()
+    yield server
+    server.stop()
+    assert [line for line in server.logs().splitlines() if '"level": "error"' in line] == []
+
+
+def access_lines(server: LiveServer) -> list[dict]:
+    return [json.loads(line) for line in server.logs().splitlines() if '"territorialite.access"' in line]
+
+
+def test_excess_work_is_refused_at_once_with_retry_after(small: LiveServer) -> None:
+    with connect(small.port) as holder:
+        holder.sendall(post_head("/v1/rankings", 60_000) + b"{")  # admitted: 60,000 of 98,304 bytes held
+        time.sleep(0.2)
+        refused = httpx.post(small.base_url + "/v1/rankings", content=b" " * 40_000 + SMALL,
+                             headers={"content-type": "application/json"})  # fmt: skip
+        accepted = httpx.post(
+            small.base_url + "/v1/rankings", content=SMALL, headers={"content-type": "application/json"}
+        )
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "urn:territorialite:problem:service-busy"
+    assert accepted.status_code == 200  # small enough to fit beside the one being received
+
+
+def test_a_body_too_slow_gets_a_408(small: LiveServer) -> None:
+    with connect(small.port) as connection:
+        connection.sendall(post_head("/v1/rankings", 50_000) + b"{")
+        answer = read_answer(connection)
+        assert closed_within(connection, 10) is not None
+    assert answer.status == 408
+    assert answer.json()["type"] == "urn:territorialite:problem:request-timeout"
+
+
+def test_an_aborted_upload_is_a_499_at_info_level(small: LiveServer) -> None:
+    for _ in range(20):
+        with connect(small.port) as connection:
+            connection.sendall(post_head("/v1/rankings", 50_000) + b"[" * 10_000)
+            time.sleep(0.02)
+    time.sleep(0.5)
+    aborted = [line for line in access_lines(small) if line["status"] == 499]
+    assert len(aborted) >= 20
+    assert {line["level"] for line in aborted} == {"info"}
+    metrics = httpx.get(small.base_url + "/metrics").text
+    assert 'territorialite_requests_total{method="POST",route="/v1/rankings",status="499"}' in metrics
+    assert 'status="500"' not in metrics
+
+
+def test_probes_are_answered_while_a_heavy_request_is_computed(server: LiveServer) -> None:
+    """The heaviest legal request (2 MiB of sessions, seconds of computing) runs off the event loop."""
+    finished: list[float] = []
+
+    def heavy() -> None:
+        response = httpx.post(server.base_url + "/v1/audits", content=heaviest_audit(),
+                              headers={"content-type": "application/json"}, timeout=120)  # fmt: skip
+        assert response.status_code == 200
+        finished.append(time.monotonic())
+
+    thread = threading.Thread(target=heavy)
+    thread.start()
+    time.sleep(0.5)  # sent, and being judged
+    probes = [httpx.get(server.base_url + path) for path in ("/healthz", "/readyz", "/healthz")]
+    answered = time.monotonic()
+    thread.join()
+    assert [p.status_code for p in probes] == [200, 200, 200]
+    assert len(finished) == 1
+    assert answered < finished[0]
