@@ -15,7 +15,7 @@ from app.contract import operations
 from app.contract.operations import Reference
 from app.settings import Settings
 from app.web.requests import check_media_type, declared_size, ensure_connected, read_body
-from app.web.work import RELEASE_AFTER_BYTES, Work
+from app.web.work import Work
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,6 @@ async def compute(request: Request, operation: Operation) -> Response:
         work = functools.partial(answer_json, operation, service.reference, body, settings.max_answer_bytes)
         content, ranking_size = await service.work.run(work, before=functools.partial(ensure_connected, request))
     request.state.ranking_size = ranking_size
-    request.state.big = len(body) >= RELEASE_AFTER_BYTES
     return Response(content, media_type="application/json")
 
 

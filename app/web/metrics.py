@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -27,6 +28,12 @@ CONNECTIONS_CLOSED = Counter(
     "Connections the service closed or refused on its own: over capacity, evicted, timeouts, oversized heads",
     ["reason"],
 )
+
+
+@functools.cache
+def connections_closed(reason: str) -> Counter:
+    """The counter of one reason, looked up once: a flood of connection events stays cheap."""
+    return CONNECTIONS_CLOSED.labels(reason)
 
 
 def observe(method: str, route: str, status: int, seconds: float) -> None:

@@ -62,8 +62,6 @@ class AccessLogMiddleware:
             size = state.get("ranking_size")
             if size is not None:
                 metrics.RANKING_SIZE.observe(size)
-            if state.get("big"):
-                scope["app"].state.service.work.release_memory_soon()
             access_log.info(
                 "request",
                 extra={

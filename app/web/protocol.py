@@ -24,10 +24,12 @@ import functools
 import logging
 import resource
 import time
-from collections import Counter
+import weakref
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
+import httptools
 import pydantic_core
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
@@ -79,7 +81,7 @@ class Notices:
         self.unlogged: Counter[str] = Counter()
 
     def note(self, reason: str, message: str, level: int = logging.INFO) -> None:
-        metrics.CONNECTIONS_CLOSED.labels(reason).inc()
+        metrics.connections_closed(reason).inc()
         self.unlogged[reason] += 1
         now = time.monotonic()
         if now - self.last_logged.get(reason, -self.interval) >= self.interval:
@@ -89,8 +91,10 @@ class Notices:
 
 
 NOTICES = Notices()
-# Connections of this worker waiting for a request head, oldest first: the ones evicted at the cap.
-WAITING_FOR_HEAD: dict[HardenedHttpToolsProtocol, None] = {}
+# Connections of this worker waiting for a request head, oldest first, and since when (loop time):
+# at the cap, the oldest is closed to make room, if it has waited EVICTABLE_AFTER_SECONDS.
+WAITING_FOR_HEAD: dict[HardenedHttpToolsProtocol, float] = {}
+EVICTABLE_AFTER_SECONDS = 1.0
 
 
 def problem_bytes(kind: str, detail: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -110,21 +114,27 @@ def problem_bytes(kind: str, detail: str, default_headers: list[tuple[bytes, byt
 
 
 class _CycleTransport(asyncio.Transport):
-    """The transport as one request's cycle sees it: its close() after an early answer lets the
-    protocol read the rest of the body first."""
+    """The transport as a request's cycle sees it: its close() after an early answer lets the
+    protocol read the rest of the body first. The protocol holds the cycle: a weak reference back,
+    or every connection would wait for the garbage collector's cycle search to be freed."""
 
-    def __init__(self, protocol: HardenedHttpToolsProtocol, cycle: RequestResponseCycle) -> None:
+    def __init__(self, protocol: HardenedHttpToolsProtocol) -> None:
         super().__init__()
-        self._protocol, self._cycle = protocol, cycle
+        self._protocol = weakref.ref(protocol)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        self._protocol.transport.write(data)
+        protocol = self._protocol()
+        if protocol is not None:
+            protocol.transport.write(data)
 
     def is_closing(self) -> bool:
-        return self._protocol.transport.is_closing()
+        protocol = self._protocol()
+        return protocol is None or protocol.transport.is_closing()
 
     def close(self) -> None:
-        self._protocol.close_after_answer(self._cycle)
+        protocol = self._protocol()
+        if protocol is not None:
+            protocol.close_after_answer()
 
 
 class HardenedHttpToolsProtocol(HttpToolsProtocol):
@@ -141,7 +151,9 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self.head_room: int | None = None  # head bytes still allowed; None once the head is complete
         self.head_deadline: asyncio.TimerHandle | None = None
         self.write_deadline: asyncio.TimerHandle | None = None
+        self.unanswered: deque[RequestResponseCycle] = deque()  # in request order, as answers go
         self.draining = False
+        self.drain_deadline: asyncio.TimerHandle | None = None
         self.drain_room = 0
         self.drain_parsed = False  # discard through the parser (a body) or raw (a refused head)
 
@@ -160,11 +172,16 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._stop_waiting_for_head()
         self._cancel_write_deadline()
+        if self.drain_deadline is not None:  # its handle would keep this connection for seconds
+            self.drain_deadline.cancel()
+        self.unanswered.clear()
         super().connection_lost(exc)
 
     def _evict_longest_waiting(self) -> bool:
+        """Closes the connection that has waited longest for a request head, if it has waited long
+        enough not to be a client that just connected (a probe, say) and sends its head at once."""
         oldest = next(iter(WAITING_FOR_HEAD), None)
-        if oldest is None:
+        if oldest is None or self.loop.time() - WAITING_FOR_HEAD[oldest] < EVICTABLE_AFTER_SECONDS:
             return False
         oldest._stop_waiting_for_head()
         oldest.transport.abort()
@@ -175,7 +192,7 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
     def _await_head(self) -> None:
         self.head_room = MAX_HEADER_BYTES
         WAITING_FOR_HEAD.pop(self, None)
-        WAITING_FOR_HEAD[self] = None
+        WAITING_FOR_HEAD[self] = self.loop.time()
         if self.head_deadline is not None:
             self.head_deadline.cancel()
         self.head_deadline = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
@@ -203,16 +220,28 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         elif self.head_room is None or len(data) <= self.head_room:
             if self.head_room is not None:
                 self.head_room -= len(data)
-            super().data_received(data)
+            self._feed(data)
         else:  # the parser gets only what a head may hold; did the head end within it?
             allowed = self.head_room
-            super().data_received(data[:allowed])
+            self._feed(data[:allowed])
             if self.transport.is_closing() or self.draining:
                 return
             if self.head_room is not None:
                 self._refuse_head()
                 return
-            super().data_received(data[allowed:])
+            self._feed(data[allowed:])
+
+    def _feed(self, data: bytes) -> None:
+        """uvicorn's data_received, without a warning per malformed request (a flood of them would
+        flood the log) nor per upgrade attempt (no WebSocket here: answered as plain HTTP)."""
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            NOTICES.note("invalid_request", "request refused: not HTTP/1.1 as the parser reads it")
+            self.send_400_response("Invalid HTTP request received.")
+        except httptools.HttpParserUpgrade:
+            pass
 
     def _refuse_head(self) -> None:
         self._stop_waiting_for_head()
@@ -232,10 +261,9 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         if self.draining:  # a request after the one being drained: never served
             return
         super().on_headers_complete()
-        cycle = self.cycle
-        if cycle is not None:  # uvicorn's cycle, told to call back with itself
-            cycle.transport = _CycleTransport(self, cycle)
-            cycle.on_response = functools.partial(self.on_answered, cycle)
+        if self.cycle is not None:
+            self.cycle.transport = _CycleTransport(self)
+            self.unanswered.append(self.cycle)
 
     def on_message_complete(self) -> None:
         if self.draining and self.drain_parsed:
@@ -244,18 +272,21 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     # after the answer
-    def on_answered(self, cycle: RequestResponseCycle) -> None:
-        self.on_response_complete()
-        if self.transport.is_closing():
+    def on_response_complete(self) -> None:
+        answered = self.unanswered.popleft() if self.unanswered else None
+        super().on_response_complete()
+        if self.transport.is_closing() or answered is None:
             return
-        if self.draining or cycle.more_body:  # answered before its whole body came
+        if self.draining or answered.more_body:  # answered before its whole body came
             self._unset_keepalive_if_required()
             self._drain_then_close(parsed=True)
-        elif self.cycle is cycle:  # no request after it yet: waiting for the next head
+        elif not self.unanswered:  # no request after it yet: waiting for the next head
             self._await_head()
 
-    def close_after_answer(self, cycle: RequestResponseCycle) -> None:
-        if cycle.more_body and not self.transport.is_closing():
+    def close_after_answer(self) -> None:
+        """The cycle being answered closes the connection (Connection: close, HTTP/1.0)."""
+        answering = self.unanswered[0] if self.unanswered else None
+        if answering is not None and answering.more_body and not self.transport.is_closing():
             self._drain_then_close(parsed=True)
         else:
             self.transport.close()
@@ -271,12 +302,12 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
             return
         self.flow.resume_reading()
-        self.loop.call_later(self.limits.drain_seconds, self._drain_over)
+        self.drain_deadline = self.loop.call_later(self.limits.drain_seconds, self._drain_over)
 
     def _discard(self, data: bytes) -> None:
         self.drain_room -= len(data)
         if self.drain_parsed:
-            super().data_received(data)  # to see where the body ends; its bytes go nowhere
+            self._feed(data)  # to see where the body ends; its bytes go nowhere
         if self.drain_room <= 0 and not self.transport.is_closing():
             self.transport.close()
 
@@ -303,9 +334,6 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self.write_deadline = None
         self.transport.abort()
         NOTICES.note("write_timeout", "connection dropped: the client stopped reading its answer")
-
-    def _unsupported_upgrade_warning(self) -> None:
-        """No WebSocket here: the request is answered as plain HTTP, and that is no server warning."""
 
 
 def descriptor_bounds(max_connections: int, descriptors: int, backlog: int = 2048) -> tuple[int, int]:

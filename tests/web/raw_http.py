@@ -53,14 +53,21 @@ def read_answer(connection: socket.socket) -> Answer:
 
 def closed_within(connection: socket.socket, seconds: float) -> float | None:
     """Seconds until the server closed the connection (reading and dropping what comes), or None."""
-    started = time.monotonic()
+    return closing(connection, seconds)[0]
+
+
+def closing(connection: socket.socket, seconds: float) -> tuple[float | None, bytes]:
+    """(seconds until the server closed the connection or None, what it sent meanwhile)."""
+    started, received = time.monotonic(), b""
     connection.settimeout(0.1)
     while time.monotonic() - started < seconds:
         try:
-            if not connection.recv(65536):
-                return time.monotonic() - started
+            data = connection.recv(65536)
         except TimeoutError:
             continue
         except OSError:  # reset
-            return time.monotonic() - started
-    return None
+            return time.monotonic() - started, received
+        if not data:
+            return time.monotonic() - started, received
+        received += data
+    return None, received

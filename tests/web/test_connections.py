@@ -5,23 +5,29 @@ tests only check what happens, with margins of whole seconds."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import socket
 import time
 import urllib.error
 import urllib.request
+import weakref
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
+from uvicorn.config import Config
+from uvicorn.server import ServerState
 
-from app.web.protocol import descriptor_bounds
+from app.web.protocol import HardenedHttpToolsProtocol, descriptor_bounds
 from tests.live_server import LiveServer
-from tests.web.raw_http import closed_within, connect, post_head, read_answer
+from tests.web.raw_http import closed_within, closing, connect, post_head, read_answer
 
 LIMITS = {
     "TERRITORIALITE_HEADER_TIMEOUT_SECONDS": "1",
     "TERRITORIALITE_WRITE_TIMEOUT_SECONDS": "1",
-    "TERRITORIALITE_BODY_TIMEOUT_SECONDS": "2",
+    "TERRITORIALITE_BODY_TIMEOUT_SECONDS": "5",
     "TERRITORIALITE_MAX_CONNECTIONS": "20",
 }
 
@@ -86,26 +92,37 @@ def test_answers_nobody_reads_are_dropped(strict: LiveServer) -> None:
     assert metric(strict, "write_timeout") == before + 1
 
 
-def test_a_busy_cap_refuses_and_waiting_connections_make_room(strict: LiveServer) -> None:
-    """20 connections at most: a new one takes the place of one that has not sent a head; when all
-    are busy with requests, the new one is closed at once."""
-    idle = [connect(strict.port) for _ in range(25)]
+def test_at_the_cap_a_connection_that_waited_for_a_head_makes_room(strict: LiveServer) -> None:
+    """20 connections at most: a new one takes the place of one that has waited over a second without
+    sending a request head; one that just connected is not evicted (it may be a probe about to send),
+    and the newcomer is refused instead."""
+    idle = [connect(strict.port) for _ in range(20)]
     try:
-        time.sleep(0.2)
-        assert httpx.get(strict.base_url + "/healthz").status_code == 200  # evicted an idle one
-        assert sum(closed_within(c, 0.2) is not None for c in idle) >= 5
+        with connect(strict.port) as newcomer:  # all 20 connected a moment ago: no room
+            newcomer.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            closed_after, said = closing(newcomer, 2)
+            assert closed_after is not None
+            assert said == b""
+        time.sleep(1.5)
+        assert httpx.get(strict.base_url + "/healthz").status_code == 200  # took an idle one's place
+        assert sum(closed_within(c, 0.2) is not None for c in idle) >= 1
     finally:
         for connection in idle:
             connection.close()
+
+
+def test_at_the_cap_with_every_connection_busy_a_new_one_is_refused(strict: LiveServer) -> None:
     time.sleep(0.5)
     busy = [connect(strict.port) for _ in range(20)]
     try:
         for connection in busy:  # requests whose bodies are still coming
             connection.sendall(post_head("/v1/rankings", 100) + b"{")
-        time.sleep(0.3)
+        time.sleep(1.5)
         with connect(strict.port) as refused:
             refused.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-            assert closed_within(refused, 2) is not None
+            closed_after, said = closing(refused, 2)
+            assert closed_after is not None
+            assert said == b""  # closed without a word
     finally:
         for connection in busy:
             connection.close()
@@ -164,3 +181,61 @@ def test_pipelined_requests_are_all_answered(server: LiveServer) -> None:
         )
         statuses = [read_answer(connection).status for _ in range(6)]
     assert statuses == [200] * 6
+
+
+class _Transport(asyncio.Transport):
+    """Enough of a socket transport for one connection in-process."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written, self.closing = b"", False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += bytes(data)
+
+    def close(self) -> None:
+        self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _refuse_unread(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers at once, as a 413 does, before the body has come."""
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-length", b"0"), (b"connection", b"close")]})  # fmt: skip
+    await send({"type": "http.response.body", "body": b""})
+
+
+def test_a_connection_is_freed_as_soon_as_it_is_lost() -> None:
+    """No reference cycle between a connection and its requests: freed by reference counting alone,
+    not when the garbage collector next looks (rarely, with its thresholds raised: app/web/application.py),
+    or a flood of early answers would hold every connection's buffers meanwhile."""
+
+    async def one_connection() -> weakref.ref[HardenedHttpToolsProtocol]:
+        config = Config(app=_refuse_unread, ws="none", lifespan="off", proxy_headers=False)
+        config.load()
+        protocol = HardenedHttpToolsProtocol(config, ServerState(), {}, asyncio.get_running_loop())
+        transport = _Transport()
+        protocol.connection_made(transport)
+        protocol.data_received(post_head("/v1/rankings", 100_000) + b" " * 1_000)
+        await asyncio.sleep(0.05)  # answered; the rest of the body is being drained
+        assert transport.written.startswith(b"HTTP/1.1 413")
+        protocol.connection_lost(None)
+        await asyncio.sleep(0.01)
+        return weakref.ref(protocol)
+
+    gc.disable()
+    try:
+        assert asyncio.run(one_connection())() is None
+    finally:
+        gc.enable()
