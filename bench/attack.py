@@ -6,6 +6,7 @@ lines, and what the attack itself saw. Asserts nothing: the figures go in the RE
     .venv/bin/python -m bench.attack [NAME ...] [--root CHECKOUT]
 
 --root runs the server of another checkout (e.g. /work/main) with this venv: before and after.
+ATTACK_KEEP_LOGS=1 keeps each server's log and prints where.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import contextlib
 import json
 import multiprocessing
+import multiprocessing.synchronize
 import os
 import random
 import resource
@@ -30,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.servers import ROOT, free_port, rss_mb
+from bench.servers import ROOT, free_port
 
 PROBE_EVERY = 0.1
 PROBE_TIMEOUT = 5.0
@@ -72,31 +74,52 @@ class Target:
             self.process.wait(30)
         except subprocess.TimeoutExpired:
             self.process.kill()
-        self.log.unlink(missing_ok=True)
+        if os.environ.get("ATTACK_KEEP_LOGS"):
+            print(f"  server log kept: {self.log}")
+        else:
+            self.log.unlink(missing_ok=True)
 
-    def workers(self) -> list[int]:
-        """The processes that answer: uvicorn's children when there are several workers."""
+    def processes(self) -> list[int]:
+        """The server and its children (uvicorn's workers, multiprocessing's resource tracker)."""
         assert self.process is not None
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        children = [int(p) for p in path.read_text().split()] if path.exists() else []
-        workers = [c for c in children if "multiprocessing" not in Path(f"/proc/{c}/cmdline").read_text()]
-        return workers or [self.process.pid]
+        return [self.process.pid, *(int(p) for p in path.read_text().split())] if path.exists() else []
+
+    def workers(self) -> list[int]:
+        """The processes that answer: uvicorn's spawned children when there are several workers."""
+        processes = self.processes()
+        spawned = [pid for pid in processes[1:] if b"spawn_main" in _read(f"/proc/{pid}/cmdline")]
+        return spawned or processes[:1]
 
     def worker_rss_mb(self) -> float:
         """The largest resident memory among the workers (the goal is per worker)."""
-        return max((rss_mb(pid) for pid in self.workers()), default=0.0)
+        return max((_rss_mb(pid) for pid in self.workers()), default=0.0)
 
     def cpu_seconds(self) -> float:
-        assert self.process is not None
-        total = 0.0
-        for pid in {self.process.pid, *self.workers()}:
-            with contextlib.suppress(FileNotFoundError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        """CPU time of the server's processes, every thread, to the nanosecond (schedstat)."""
+        total = 0
+        for pid in self.processes():
+            for task in Path(f"/proc/{pid}/task").glob("*"):
+                with contextlib.suppress(OSError, ValueError):
+                    total += int(_read(f"{task}/schedstat").split()[0])
+        return total / 1e9
 
     def log_lines(self) -> list[str]:
         return self.log.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return b""
+
+
+def _rss_mb(pid: int) -> float:
+    for line in _read(f"/proc/{pid}/status").decode().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def http_get(url: str, timeout: float) -> tuple[int, bytes]:
@@ -107,30 +130,37 @@ def http_get(url: str, timeout: float) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
+def _probe(url: str, stop: multiprocessing.synchronize.Event, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """In a process of its own, so that the attacking threads never delay it."""
+    latencies: list[float] = []
+    failures: Counter[str] = Counter()
+    while not stop.is_set():
+        started = time.perf_counter()
+        try:
+            status, _ = http_get(url + "/healthz", PROBE_TIMEOUT)
+            if status == 200:
+                latencies.append(time.perf_counter() - started)
+            else:
+                failures[f"status {status}"] += 1
+        except OSError as error:
+            failures[type(error).__name__] += 1
+        stop.wait(max(0.0, PROBE_EVERY - (time.perf_counter() - started)))
+    results.put((latencies, dict(failures)))
+
+
 class Watch:
-    """Probes /healthz and samples the worker's memory while an attack runs."""
+    """Probes /healthz (from another process) and samples the worker's memory while an attack runs."""
 
     def __init__(self, target: Target) -> None:
         self.target = target
         self.latencies: list[float] = []
-        self.failures: Counter[str] = Counter()
+        self.failures: dict[str, int] = {}
         self.peak_mb = 0.0
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self._probe, daemon=True),
-                        threading.Thread(target=self._sample, daemon=True)]  # fmt: skip
-
-    def _probe(self) -> None:
-        while not self.stop.is_set():
-            started = time.perf_counter()
-            try:
-                status, _ = http_get(self.target.url + "/healthz", PROBE_TIMEOUT)
-                if status == 200:
-                    self.latencies.append(time.perf_counter() - started)
-                else:
-                    self.failures[f"status {status}"] += 1
-            except OSError as error:
-                self.failures[type(error).__name__] += 1
-            self.stop.wait(max(0.0, PROBE_EVERY - (time.perf_counter() - started)))
+        self.stop_probe = multiprocessing.Event()
+        self.results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+        self.prober = multiprocessing.Process(target=_probe, args=(target.url, self.stop_probe, self.results))
+        self.sampler = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self.stop.is_set():
@@ -139,14 +169,16 @@ class Watch:
             self.stop.wait(0.05)
 
     def __enter__(self) -> Watch:
-        for thread in self.threads:
-            thread.start()
+        self.prober.start()
+        self.sampler.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self.stop.set()
-        for thread in self.threads:
-            thread.join()
+        self.stop_probe.set()
+        self.latencies, self.failures = self.results.get(timeout=PROBE_TIMEOUT + 10)
+        self.prober.join()
+        self.sampler.join()
 
 
 @dataclass
@@ -159,6 +191,7 @@ class Row:
     probes: str
     probe_failures: str
     server_cpu: str
+    refused_503: int
     errors: int
     log_lines: int
     seen: dict[str, object] = field(default_factory=dict)
@@ -191,8 +224,9 @@ def run(name: str, attack: Callable[[Target], dict[str, object]], root: Path, wo
         probes=f"{percentile(ms, 0.5):.0f}/{percentile(ms, 0.99):.0f}/{max(ms, default=float('nan')):.0f}",
         probe_failures=", ".join(f"{n} {k}" for k, n in watch.failures.items()) or "0",
         server_cpu=f"{cpu:.0%}",
-        errors=sum(1 for line in lines if '"level": "error"' in line or '"status": 5' in line),
-        log_lines=len(lines),
+        refused_503=sum(1 for line in lines if '"status": 503' in line),
+        errors=sum(1 for line in lines if '"level": "error"' in line or '"status": 500' in line),
+        log_lines=sum(1 for line in lines if '"route": "/healthz"' not in line),  # the probes' own
         seen=seen,
     )
 
@@ -337,16 +371,16 @@ def invalid_bodies(body: bytes, path: str) -> Callable[[Target], dict[str, objec
     """One client reads the answer; eight send the same body and never read theirs."""
 
     def attack(target: Target) -> dict[str, object]:
+        started = time.monotonic()
+        status, size = post(target.url, path, body, timeout=120)
+        seen: dict[str, object] = {"status": status, "answer_bytes": size, "body_bytes": len(body),
+                                   "answer_seconds": round(time.monotonic() - started, 2)}  # fmt: skip
         silent = []
         for _ in range(8):
             connection = raw_connection(target.port)
             connection.sendall(head(path, len(body)) + body)
             silent.append(connection)
-        started = time.monotonic()
-        status, size = post(target.url, path, body, timeout=120)
-        seen: dict[str, object] = {"status": status, "answer_bytes": size, "body_bytes": len(body),
-                                   "answer_seconds": round(time.monotonic() - started, 2)}  # fmt: skip
-        time.sleep(5)
+        time.sleep(10)
         for connection in silent:
             connection.close()
         return seen
@@ -376,18 +410,17 @@ def _hold_slow_heads(port: int, count: int, seconds: float, queue: multiprocessi
             held.append(connection)
         except OSError:
             failed += 1
-    message = b"GET /healthz HTTP/1.1\r\nHost: slow\r\n"
-    sent = 0
+    message = b"GET /healthz HTTP/1.1\r\nHost: slow\r\n" + b"X-Slow: " + b"a" * 100
+    sent = dict.fromkeys(held, 0)
     while time.monotonic() < deadline:
         for connection in held:
             with contextlib.suppress(OSError):
-                connection.send(message[sent % len(message) : sent % len(message) + 1])
-        sent += 1
+                sent[connection] += connection.send(message[sent[connection] : sent[connection] + 1])
         time.sleep(1)
-    alive = 0
+    alive = 0  # nothing to read and not closed: the server still holds it
     for connection in held:
         try:
-            alive += connection.recv(1, socket.MSG_PEEK) != b""
+            connection.recv(1, socket.MSG_PEEK)
         except BlockingIOError:
             alive += 1
         except OSError:
@@ -441,13 +474,14 @@ def slow_uploads(count: int, seconds: float = 20, rate: int = 2048) -> Callable[
                     continue
                 with contextlib.suppress(BlockingIOError, OSError):
                     connection.send(chunk)
-                with contextlib.suppress(BlockingIOError):
-                    try:
-                        data = connection.recv(4096)
-                    except OSError:
-                        data = b""
-                    answered[connection] = time.monotonic() - started
-                    statuses[data[9:12].decode() if data else "closed"] += 1
+                try:
+                    data = connection.recv(4096)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                answered[connection] = time.monotonic() - started
+                statuses[data[9:12].decode() if data else "closed"] += 1
             time.sleep(1)
         for connection in connections:
             connection.close()
@@ -460,8 +494,8 @@ def slow_uploads(count: int, seconds: float = 20, rate: int = 2048) -> Callable[
 
 def huge_header(total: int = 128 * 1024 * 1024, piece: int = 64 * 1024) -> Callable[[Target], dict[str, object]]:
     def attack(target: Target) -> dict[str, object]:
-        cpu_before = target.cpu_seconds()
         connection = raw_connection(target.port)
+        cpu_before = target.cpu_seconds()
         connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: attack\r\nX-Huge: ")
         sent, answer = 0, b""
         started = time.monotonic()
@@ -475,10 +509,11 @@ def huge_header(total: int = 128 * 1024 * 1024, piece: int = 64 * 1024) -> Calla
                 continue
             except OSError as error:
                 answer = f"<{type(error).__name__}>".encode()
+        cpu = target.cpu_seconds() - cpu_before  # from the first byte to the answer (probes may add some)
         connection.close()
         time.sleep(0.5)
         return {"status": answer[9:12].decode(errors="replace") or "none", "header_bytes_sent_before_answer": sent,
-                "server_cpu_ms": round((target.cpu_seconds() - cpu_before) * 1000, 1)}  # fmt: skip
+                "server_cpu_ms": round(cpu * 1000, 2)}  # fmt: skip
 
     return attack
 
@@ -492,12 +527,12 @@ def aborted_uploads(count: int = 500) -> Callable[[Target], dict[str, object]]:
             connection.close()
         time.sleep(1)
         metrics = http_get(target.url + "/metrics", 5)[1].decode()
-        counted = Counter(
-            line.split('status="')[1][:3]
+        counted = {
+            line.split('status="')[1][:3]: float(line.split()[-1])
             for line in metrics.splitlines()
-            if line.startswith("territorialite_requests_total") and 'route="/v1/rankings"' in line
-        )
-        return {"requests_by_status": dict(counted)}
+            if line.startswith("territorialite_requests_total{") and 'route="/v1/rankings"' in line
+        }
+        return {"requests_by_status": counted}
 
     return attack
 
@@ -531,9 +566,10 @@ def attacks() -> dict[str, tuple[Callable[[], Callable[[Target], dict[str, objec
 
 def print_rows(rows: list[Row]) -> None:
     header = ["attack", "s", "worker MB peak", "MB +10 s", "<150 MB after", "probe ms p50/p99/max",
-              "probe failures", "server CPU", "5xx/errors", "log lines"]  # fmt: skip
+              "probe failures", "server CPU", "503s", "500s/errors", "log lines*"]  # fmt: skip
     table = [[r.attack, f"{r.seconds:.0f}", f"{r.peak_mb:.0f}", f"{r.after_mb:.0f}", r.under_goal_after, r.probes,
-              r.probe_failures, r.server_cpu, str(r.errors), str(r.log_lines)] for r in rows]  # fmt: skip
+              r.probe_failures, r.server_cpu, str(r.refused_503), str(r.errors), str(r.log_lines)]
+             for r in rows]  # fmt: skip
     widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
     for row in [header, *table]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
@@ -563,7 +599,8 @@ def main() -> None:
     print_rows(rows)
     print(
         f"\nprobe: GET /healthz on a fresh connection every {PROBE_EVERY * 1000:.0f} ms, {PROBE_TIMEOUT:.0f} s "
-        f"timeout; memory: the largest worker's RSS; +10 s: {SETTLE_SECONDS:.0f} s after the attack ended"
+        f"timeout; memory: the largest worker's RSS; +10 s: {SETTLE_SECONDS:.0f} s after the attack ended; "
+        "*log lines: all but the probes' own access lines"
     )
 
 
