@@ -38,6 +38,7 @@ class Settings:
     max_connections: int = 4096
     max_queued_bytes: int = 2 * DEFAULT_MAX_BODY_BYTES
     compute_threads: int = 1
+    inline_body_bytes: int = 8 * 1024  # smaller bodies are computed on the event loop
     drain_bytes: int = 8 * 1024 * 1024
     max_answer_bytes: int = 16 * 1024 * 1024
 
@@ -81,6 +82,7 @@ class Settings:
             max_connections=integer("max_connections", 1, 1 << 20),
             max_queued_bytes=max_queued_bytes,
             compute_threads=integer("compute_threads", 1, 64),
+            inline_body_bytes=integer("inline_body_bytes", 0, 64 << 20),
             drain_bytes=integer("drain_bytes", 0, 1 << 30),
             max_answer_bytes=integer("max_answer_bytes", 1 << 20, 1 << 30),
         )

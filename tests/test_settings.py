@@ -18,7 +18,7 @@ def test_defaults_without_environment() -> None:
     assert (settings.header_timeout_seconds, settings.body_timeout_seconds, settings.body_min_rate) == (10, 10, 8192)
     assert (settings.write_timeout_seconds, settings.max_connections, settings.compute_threads) == (30, 4096, 1)
     assert settings.max_queued_bytes == 2 * settings.max_body_bytes
-    assert (settings.drain_bytes, settings.max_answer_bytes) == (8 << 20, 16 << 20)
+    assert (settings.drain_bytes, settings.max_answer_bytes, settings.inline_body_bytes) == (8 << 20, 16 << 20, 8192)
 
 
 def test_limits_on_hostile_traffic_are_read() -> None:
@@ -33,11 +33,13 @@ def test_limits_on_hostile_traffic_are_read() -> None:
             "TERRITORIALITE_COMPUTE_THREADS": "2",
             "TERRITORIALITE_DRAIN_BYTES": "0",
             "TERRITORIALITE_MAX_ANSWER_BYTES": "2000000",
+            "TERRITORIALITE_INLINE_BODY_BYTES": "0",
         }
     )
     assert (settings.header_timeout_seconds, settings.body_timeout_seconds, settings.body_min_rate) == (3, 4, 1000)
     assert (settings.write_timeout_seconds, settings.max_connections, settings.max_queued_bytes) == (5, 100, 9_000_000)
     assert (settings.compute_threads, settings.drain_bytes, settings.max_answer_bytes) == (2, 0, 2_000_000)
+    assert settings.inline_body_bytes == 0
 
 
 def test_values_are_read_and_cast() -> None:

@@ -1,9 +1,12 @@
 """The operations run off the event loop, and a worker holds a bounded amount of them.
 
-The event loop only reads requests and writes answers, so that probes and small requests are
-answered while a 2 MB audit is being judged: parsing, judging and serialising run on
-TERRITORIALITE_COMPUTE_THREADS threads, one by default. The loop thread then waits for the GIL at
-most one switch interval (5 ms) at a time: measured in `make attack`, with the alternatives.
+The event loop reads requests and writes answers, so that probes and small requests are answered
+while a 2 MB audit is being judged: parsing, judging and serialising a body over
+TERRITORIALITE_INLINE_BODY_BYTES (8 KiB: a few milliseconds of work at most) run on
+TERRITORIALITE_COMPUTE_THREADS threads, one by default; smaller ones on the loop itself, where a
+thread hop would cost more than they do (15 % of the throughput of 100-physician rankings). The loop
+thread then waits for the GIL one switch interval (5 ms) at a time, and at most as long as the
+longest C call that holds it (pydantic-core parsing 2 MB: about 150 ms). Measured in `make attack`.
 
 Admission: each request holds its declared body size (the whole limit when undeclared) from the
 moment it is accepted to its answer; past TERRITORIALITE_MAX_QUEUED_BYTES in all, a request is
@@ -54,11 +57,13 @@ class Work:
         finally:
             self.held -= size
 
-    async def run(self, function: Callable[[], T], before: Callable[[], Awaitable[None]]) -> T:
-        """`function` on a compute thread, in turn. `before` runs when its turn comes: it raises when
-        the client has left meanwhile, and the work is skipped."""
+    async def run(self, function: Callable[[], T], after_waiting: Callable[[], Awaitable[None]]) -> T:
+        """`function` on a compute thread, in turn. When its turn had to be waited for, `after_waiting`
+        runs first: it raises if the client has left meanwhile, and the work is skipped."""
+        waited = self.threads.locked()
         async with self.threads:
-            await before()
+            if waited:
+                await after_waiting()
             return await asyncio.get_running_loop().run_in_executor(self.executor, function)
 
     async def keep_memory_returned(self, every: float = RELEASE_EVERY_SECONDS) -> None:
