@@ -96,3 +96,23 @@ def test_probes_are_answered_while_a_heavy_request_is_computed(server: LiveServe
     assert [p.status_code for p in probes] == [200, 200, 200]
     assert len(finished) == 1
     assert answered < finished[0]
+
+
+def test_queued_work_for_a_client_that_left_is_skipped(server: LiveServer) -> None:
+    """While the compute thread judges a heavy audit, a second big request waits; its client leaves:
+    its turn comes, nobody is there, the work is skipped and logged as a 499."""
+    heavy = threading.Thread(
+        target=httpx.post,
+        args=(server.base_url + "/v1/audits",),
+        kwargs={"content": heaviest_audit(), "headers": {"content-type": "application/json"}, "timeout": 120},
+    )
+    heavy.start()
+    time.sleep(0.5)
+    body = json.dumps({"physicians": [{"id": f"p{i}", "location": {"commune": "13055"}} for i in range(500)]})
+    with connect(server.port) as leaving:
+        leaving.sendall(post_head("/v1/rankings", len(body), "X-Request-ID: left-while-queued\r\n") + body.encode())
+        time.sleep(0.2)
+    heavy.join()
+    time.sleep(0.5)
+    [line] = [line for line in access_lines(server) if line["request_id"] == "left-while-queued"]
+    assert line["status"] == 499
