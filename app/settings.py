@@ -33,7 +33,7 @@ class Settings:
     # hostile traffic: how long a client may take, how much a worker holds (README, Configuration)
     header_timeout_seconds: int = 10
     body_timeout_seconds: int = 10
-    body_min_rate: int = 8 * 1024  # bytes per second, on average, once body_timeout_seconds have passed
+    body_min_rate: int = 8 * 1024  # bytes per second, on average over each period of body_timeout_seconds
     write_timeout_seconds: int = 30
     max_connections: int = 4096
     max_queued_bytes: int = 2 * DEFAULT_MAX_BODY_BYTES

@@ -34,22 +34,35 @@ def declared_size(request: Request, max_bytes: int) -> int:
 
 
 async def read_body(request: Request, settings: Settings) -> bytes:
-    """The raw body. After TERRITORIALITE_BODY_TIMEOUT_SECONDS it must keep arriving at
-    TERRITORIALITE_BODY_MIN_RATE bytes per second on average, or the request gets a 408."""
+    """The raw body. It must keep coming: in each period of TERRITORIALITE_BODY_TIMEOUT_SECONDS, at
+    least TERRITORIALITE_BODY_MIN_RATE bytes a second on average, or the request gets a 408. Bytes
+    sent ahead count for the current period only: a client cannot send fast, then stall for minutes
+    while holding its place (app/web/work.py)."""
+    loop = asyncio.get_running_loop()
+    period, due = settings.body_timeout_seconds, settings.body_timeout_seconds * settings.body_min_rate
+    period_end, received_in_period = loop.time() + period, 0
     body = bytearray()
-    started = asyncio.get_running_loop().time()
-    try:
-        async with asyncio.timeout_at(started + settings.body_timeout_seconds) as deadline:
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > settings.max_body_bytes:
-                    raise _too_large(settings.max_body_bytes)
-                deadline.reschedule(started + settings.body_timeout_seconds + len(body) / settings.body_min_rate)
-    except TimeoutError:
-        raise ProblemError(
-            "request-timeout", f"the body arrived at under {settings.body_min_rate} bytes per second", headers=CLOSE
-        ) from None
-    return bytes(body)
+    while True:
+        try:
+            async with asyncio.timeout_at(period_end):
+                message = await request.receive()
+        except TimeoutError:
+            if received_in_period < due:
+                raise ProblemError(
+                    "request-timeout",
+                    f"the body came at under {settings.body_min_rate} bytes per second over {period} s",
+                    headers=CLOSE,
+                ) from None
+            period_end, received_in_period = period_end + period, 0
+            continue
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        body += message.get("body", b"")
+        received_in_period += len(message.get("body", b""))
+        if len(body) > settings.max_body_bytes:
+            raise _too_large(settings.max_body_bytes)
+        if not message.get("more_body", False):
+            return bytes(body)
 
 
 async def ensure_connected(request: Request) -> None:

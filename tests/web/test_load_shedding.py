@@ -26,7 +26,7 @@ def small() -> Iterator[LiveServer]:
             "TERRITORIALITE_MAX_BODY_BYTES": str(64 * 1024),
             "TERRITORIALITE_MAX_QUEUED_BYTES": str(96 * 1024),
             "TERRITORIALITE_BODY_TIMEOUT_SECONDS": "1",
-            "TERRITORIALITE_BODY_MIN_RATE": "100000",
+            "TERRITORIALITE_BODY_MIN_RATE": "1000",
         }
     ).start()
     yield server
@@ -61,6 +61,16 @@ def test_a_body_too_slow_gets_a_408(small: LiveServer) -> None:
         assert closed_within(connection, 10) is not None
     assert answer.status == 408
     assert answer.json()["type"] == "urn:territorialite:problem:request-timeout"
+
+
+def test_a_body_sent_fast_then_stalled_gets_a_408_without_banked_time(small: LiveServer) -> None:
+    """60,000 bytes at once, then nothing: at 1,000 bytes a second on average that would be a minute
+    of credit; each second must bring its own 1,000 bytes, so the 408 comes in the second period."""
+    with connect(small.port) as connection:
+        connection.settimeout(20)
+        connection.sendall(post_head("/v1/rankings", 61_000) + b" " * 60_000)
+        answer = read_answer(connection)
+    assert answer.status == 408
 
 
 def test_an_aborted_upload_is_a_499_at_info_level(small: LiveServer) -> None:
