@@ -453,27 +453,27 @@ def slow_headers(total: int, seconds: float = 20) -> Callable[[Target], dict[str
     return attack
 
 
-def slow_uploads(count: int, seconds: float = 20, rate: int = 2048) -> Callable[[Target], dict[str, object]]:
-    """`count` uploads of 2 MiB, each sending `rate` bytes a second."""
+def slow_uploads(count: int, seconds: float = 30) -> Callable[[Target], dict[str, object]]:
+    """`count` uploads of 2 MiB: all but the last KiB at once, then a byte a second (each would hold
+    its 2 MiB as long as it pleased)."""
 
     def attack(target: Target) -> dict[str, object]:
         size = 2 * 1024 * 1024
         connections = []
         for _ in range(count):
             connection = raw_connection(target.port)
+            connection.sendall(head("/v1/rankings", size) + b" " * (size - 1024))
             connection.setblocking(False)
-            connection.send(head("/v1/rankings", size))
             connections.append(connection)
         statuses: Counter[str] = Counter()
         answered: dict[socket.socket, float] = {}
         started = time.monotonic()
-        chunk = b" " * rate
-        while time.monotonic() - started < seconds:
+        while time.monotonic() - started < seconds and len(answered) < count:
             for connection in connections:
                 if connection in answered:
                     continue
-                with contextlib.suppress(BlockingIOError, OSError):
-                    connection.send(chunk)
+                with contextlib.suppress(OSError):
+                    connection.send(b" ")
                 try:
                     data = connection.recv(4096)
                 except BlockingIOError:
