@@ -126,3 +126,21 @@ def test_queued_work_for_a_client_that_left_is_skipped(server: LiveServer) -> No
     time.sleep(0.5)
     [line] = [line for line in access_lines(server) if line["request_id"] == "left-while-queued"]
     assert line["status"] == 499
+
+
+def test_an_answer_over_the_cap_is_never_sent() -> None:
+    """No valid request comes near the default cap (16 MiB; the largest measured answer is 2.7 MB):
+    here lowered to 1 MiB, a 10,000-physician ranking (1.1 MB) is refused as a defect, not sent."""
+    capped = LiveServer(env={"TERRITORIALITE_MAX_ANSWER_BYTES": str(1 << 20)}).start()
+    try:
+        physicians = [{"id": f"p{i}", "location": {"commune": "13055"}} for i in range(10_000)]
+        response = httpx.post(capped.base_url + "/v1/rankings", json={"physicians": physicians}, timeout=60)
+        small_enough = httpx.post(capped.base_url + "/v1/rankings", content=SMALL,
+                                  headers={"content-type": "application/json"})  # fmt: skip
+    finally:
+        capped.stop()
+    assert response.status_code == 500
+    assert response.json()["type"] == "urn:territorialite:problem:internal-error"
+    assert len(response.content) < 1000
+    assert small_enough.status_code == 200
+    assert "AnswerTooLargeError" in capped.logs()
