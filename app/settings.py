@@ -102,3 +102,29 @@ def _integer(raw: str | None, name: str, default: int, low: int, high: int) -> i
 
 def _words(raw: str | None) -> tuple[str, ...]:
     return tuple(word.strip() for word in (raw or "").split(",") if word.strip())
+
+
+# What each setting does, for `territorialite serve --help`, which lists every field of Settings with
+# its variable (PREFIX + the field's name in capitals) and its default.
+DESCRIPTIONS: dict[str, str] = {
+    "host": "address to listen on (0.0.0.0: every interface)",
+    "port": "TCP port to listen on",
+    "workers": "worker processes (1 to 64)",
+    "log_level": "one of " + ", ".join(LOG_LEVELS),
+    "max_body_bytes": "largest request body accepted; a bigger one is a 413",
+    "cors_origins": "comma-separated origins a browser may call from (none: no CORS header)",
+    "api_keys": "comma-separated keys, one of which /v1/ requests must carry in X-API-Key (none: open)",
+    "geodata_dir": "folder of the geodata loaded at start-up (also read by `territorialite audit`)",
+    "keep_alive_seconds": "how long an idle connection stays open",
+    "graceful_shutdown_seconds": "how long requests in flight may finish after SIGTERM",
+    "header_timeout_seconds": "a request head must be complete this long after the connection or the last answer (408)",
+    "body_timeout_seconds": "each period this long must bring body_min_rate bytes a second of the body (408)",
+    "body_min_rate": "bytes a second a body must average over each period of body_timeout_seconds",
+    "write_timeout_seconds": "an answer the client stops reading is dropped after this long",
+    "max_connections": "open connections per worker (kept under the descriptor limit); beyond, refused",
+    "max_queued_bytes": "request bodies a worker holds at once (received, waiting, computed); beyond, a 503",
+    "compute_threads": "threads per worker computing bodies over inline_body_bytes, off the event loop",
+    "inline_body_bytes": "bodies up to this size are computed on the event loop (cheaper than a thread hop)",
+    "drain_bytes": "body bytes read and dropped after an early answer (413, 408, 503), before closing",
+    "max_answer_bytes": "an answer over this size is a defect: a 500, never sent",
+}

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 from app.geography import load_geography
-from bench import audit, core
+from bench import audit, core, search
+from bench.fhir import bench_fhir
 from bench.load import wrk_post
 from bench.servers import ROOT, floor_app, rss_mb, service
 
@@ -62,30 +63,95 @@ def bench_core() -> None:
     )  # fmt: skip
 
 
+def scenario_body(proposals: int = 10) -> bytes:
+    physicians = core.roster(load_geography(), proposals, seed=8)
+    shown = [{"id": p.id, "location": {"commune": p.location.commune}} for p in physicians]
+    return json.dumps({
+        "channel": "video",
+        "offers": {"with_appointment": True, "without_appointment": False},
+        "information_message_shown": True,
+        "location_input_offered": True,
+        "patient": {"location": {"postal_code": "69003"}},
+        "proposals": {"with_appointment": shown},
+    }).encode()  # fmt: skip
+
+
 def bench_http() -> None:
-    small, large = ranking_body(100), ranking_body(1_000)
-    results = {}
+    """Each workload against the floor of the stack (Starlette parsing and echoing the same body), in
+    the same run, the same way: one worker pinned to one core, wrk on the other."""
+    workloads = {
+        "(a) POST /v1/rankings, 100 physicians": ("/v1/rankings", ranking_body(100)),
+        "(b) POST /v1/rankings, 1,000 physicians": ("/v1/rankings", ranking_body(1_000)),
+        "(c) POST /v1/scenario-evaluations, 10 proposals": ("/v1/scenario-evaluations", scenario_body(10)),
+    }
+    service_runs, floor_runs = {}, {}
     with service() as (url, pid, _):
-        wrk_post(url + "/v1/rankings", small, seconds=2, connections=CONNECTIONS)  # warm-up
-        results["(a) POST /v1/rankings, 100 physicians"] = wrk_post(url + "/v1/rankings", small, SECONDS, CONNECTIONS)
-        results["(b) POST /v1/rankings, 1,000 physicians"] = wrk_post(url + "/v1/rankings", large, SECONDS, CONNECTIONS)
+        for name, (path, body) in workloads.items():
+            wrk_post(url + path, body, seconds=2, connections=CONNECTIONS)  # warm-up
+            service_runs[name] = wrk_post(url + path, body, SECONDS, CONNECTIONS)
         resident = rss_mb(pid)
     with floor_app() as (url, _, _):
-        wrk_post(url + "/v1/rankings", small, seconds=2, connections=CONNECTIONS)
-        results["(c) floor: parse and echo the 100-physician body"] = wrk_post(
-            url + "/v1/rankings", small, SECONDS, CONNECTIONS
-        )
-    floor = results["(c) floor: parse and echo the 100-physician body"]["rps"]
+        for name, (path, body) in workloads.items():
+            wrk_post(url + path, body, seconds=2, connections=CONNECTIONS)
+            floor_runs[name] = wrk_post(url + path, body, SECONDS, CONNECTIONS)
+    rows = []
+    for name, r in service_runs.items():
+        f = floor_runs[name]
+        rows.append([name, f"{r['rps']:.0f}", f"{f['rps']:.0f}", f"{r['rps'] / f['rps']:.2f}", f"{r['p50_ms']:.2f}",
+                     f"{r['p99_ms']:.2f}", f"{f['p99_ms']:.2f}", f"{r['p99_ms'] / f['p99_ms']:.1f}x",
+                     r["socket_errors"] + r["non_2xx"]])  # fmt: skip
     print_table(
-        f"HTTP, one worker pinned to one core, wrk on the other: {CONNECTIONS} connections, {SECONDS} s",
-        ["", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors", "vs floor"],
-        [[name, f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['p99_ms']:.2f}",
-          r["socket_errors"] + r["non_2xx"], f"{r['rps'] / floor:.0%}"] for name, r in results.items()],
-    )  # fmt: skip
+        f"HTTP against the floor (same body, same run), one worker pinned to one core, wrk on the other: "
+        f"{CONNECTIONS} connections, {SECONDS} s",
+        ["", "req/s", "floor req/s", "vs floor", "p50 ms", "p99 ms", "floor p99 ms", "p99 vs floor", "errors"],
+        rows,
+    )
     print(f"  resident memory of the worker after the runs: {resident:.0f} MB")
     if BASELINE:
-        bench_against_baseline(small)
-    bench_concurrency(small)
+        bench_against_baseline(workloads["(a) POST /v1/rankings, 100 physicians"][1])
+    bench_concurrency(workloads["(a) POST /v1/rankings, 100 physicians"][1])
+    bench_big_requests()
+
+
+def bench_big_requests() -> None:
+    """10,000 physicians in one request, by commune code and by distinct coordinates: the server-side
+    work (the contract's operation, body bytes to answer bytes, in-process) and the whole round trip."""
+    import httpx
+    import pydantic_core
+
+    from app.contract import operations
+    from app.territoriality.locations import commune_places
+    from app.territoriality.roster import commune_rows
+    from app.territoriality.rulings import load_catalogue
+
+    geography = load_geography()
+    commune_places(geography)
+    commune_rows(geography)
+    reference = operations.Reference(geography, load_catalogue())
+    points = core.coordinates_roster(10_000)
+    bodies = {
+        "10,000 physicians by commune code": ranking_body(10_000),
+        "10,000 physicians by distinct coordinates": json.dumps({
+            "patient": {"location": {"postal_code": "69003"}},
+            "physicians": [{"id": p.id, "location": {"coordinates": {"lat": p.location.coordinates.lat,
+                                                                      "lon": p.location.coordinates.lon}}}
+                           for p in points if p.location.coordinates],
+        }).encode(),
+    }  # fmt: skip
+    rows = []
+    with service() as (url, _, _), httpx.Client(base_url=url, timeout=60) as client:
+        for name, body in bodies.items():
+            work = core.best_of(lambda b=body: pydantic_core.to_json(operations.rank(reference, b)[0]), 5)
+            trip = core.best_of(
+                lambda b=body: client.post("/v1/rankings", content=b, headers={"content-type": "application/json"}),
+                5,
+            )
+            rows.append([name, f"{len(body) / 1e6:.2f}", f"{work * 1000:.1f}", f"{trip * 1000:.1f}"])
+    print_table(
+        "One big ranking (median of 5 after a warm-up)",
+        ["", "body MB", "server-side ms (in-process)", "round trip ms (HTTP, loopback)"],
+        rows,
+    )
 
 
 def bench_against_baseline(body: bytes, rounds: int = 3) -> None:
@@ -141,11 +207,24 @@ def bench_audit() -> None:
           f"{r['peak_rss_mb']:.0f}"] for r in rows],
     )  # fmt: skip
     print(f"  peak memory ratio 100k / 20k sessions: {rows[1]['peak_rss_mb'] / rows[0]['peak_rss_mb']:.2f}")
+    ids = [audit.seen_ids_memory(n) for n in (100_000, 1_000_000)]
+    print_table(
+        "Remembering session ids to find repeats (peak traced MB, seconds): SeenIds (8-byte digests, sorted"
+        " array) vs a set of the same digests as ints vs a set of the id strings",
+        ["ids", "SeenIds MB", "s", "digest set MB", "s", "string set MB", "s", "digest set / SeenIds MB"],
+        [[r["ids"], f"{r['seen_ids_mb']:.1f}", f"{r['seen_ids_s']:.2f}", f"{r['digest_set_mb']:.1f}",
+          f"{r['digest_set_s']:.2f}", f"{r['string_set_mb']:.1f}", f"{r['string_set_s']:.2f}",
+          f"{r['digest_set_mb'] / r['seen_ids_mb']:.1f}x"] for r in ids],
+    )  # fmt: skip
+
+
+def bench_search() -> None:
+    search.report(print_table)
 
 
 def main() -> None:
     print(f"Territorialité benchmarks, {time.strftime('%Y-%m-%d')}, {machine()}")
-    for part in (bench_core, bench_start, bench_http, bench_audit):
+    for part in (bench_core, bench_search, bench_start, bench_http, bench_fhir, bench_audit):
         part()
 
 

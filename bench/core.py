@@ -10,9 +10,10 @@ import numpy as np
 from geopy.distance import geodesic
 
 from app.geography import Geography
-from app.territoriality.locations import LocationInput, resolve_location
+from app.territoriality.locations import LocationInput, Place, resolve_location
 from app.territoriality.policies import DEPARTEMENT_V1, Roster
 from app.territoriality.ranking import PhysicianInput, assign_tiers, rank_physicians, territory_of
+from app.territoriality.roster import departement_numbers
 
 PATIENT = LocationInput(postal_code="69003")
 
@@ -55,16 +56,19 @@ def core_only(geography: Geography, physicians: list[PhysicianInput]) -> Callabl
     from app.geography import geodesic_km
 
     patient = resolve_location(geography, PATIENT)
+    assert isinstance(patient, Place)
     communes = [geography.communes[p.location.commune] for p in physicians]
-    deps = np.array([c.departement for c in communes])
+    numbers = departement_numbers(geography)
+    deps = np.array([numbers.number[c.departement] for c in communes])
     lats = np.array([c.point.lat for c in communes])
     lons = np.array([c.point.lon for c in communes])
-    territory = territory_of(geography, patient)
+    territory = territory_of(geography, patient.departements)
+    facing, located = np.zeros(len(deps), dtype=np.intp), np.ones(len(deps), dtype=bool)
 
     def run() -> np.ndarray:
         distances = geodesic_km(patient.point.lat, patient.point.lon, lats, lons)
-        tiers = assign_tiers(DEPARTEMENT_V1, territory, Roster(deps, np.ones(len(deps), bool), distances))
-        return np.lexsort((np.arange(len(deps)), distances, tiers))
+        tiers = assign_tiers(DEPARTEMENT_V1, Roster.facing([territory], facing, deps, located, distances))
+        return np.lexsort((np.round(distances, 1), tiers))
 
     return run
 

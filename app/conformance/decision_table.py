@@ -3,7 +3,8 @@ location input and order, with the verdict and the rulings cited.
 
 docs/decision-table.csv is the reviewed table; docs/decision-table.md is rendered from it; the
 tests send every row to a live server and compare. After a change of rulings.yaml, regenerate the
-CSV with `python -m app.conformance.decision_table propose`, review the diff, then `render`.
+CSV with `python -m app.conformance.decision_table propose`, review the diff, then `render` (from
+the repository's top, or with --docs: both files belong to the repository, not to the package).
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-TABLE_CSV = DOCS / "decision-table.csv"
-TABLE_MD = DOCS / "decision-table.md"
+TABLE_CSV = "decision-table.csv"  # in the repository's docs/
+TABLE_MD = "decision-table.md"
 
 CHANNELS = ("video", "phone_to_video", "phone")
 OFFERS: Mapping[str, dict[str, bool]] = {
@@ -36,33 +36,49 @@ OFFERS: Mapping[str, dict[str, bool]] = {
         "without_appointment_only_after_appointments": False,
     },
 }
-LOCATIONS = ("given", "declined")
+LOCATIONS = ("given", "declined", "not_given")
 YES_NO = ("yes", "no")
-ORDERS = ("respected", "violated")
-INPUT_COLUMNS = ("channel", "offers", "location", "message_shown", "location_input", "order")
+INPUT_COLUMNS = ("channel", "offers", "location", "message_shown", "location_input", "proposals")
 OUTPUT_COLUMNS = ("etht01", "location_input_check", "with_appointment", "without_appointment", "verdict")
 
-TERRITORIAL = {"id": "dr-marseille", "location": {"commune": "13055"}}
-FAR_AWAY = {"id": "dr-paris", "location": {"commune": "75056"}}
+MARSEILLE = {"id": "dr-marseille", "location": {"commune": "13055"}}  # the patient's département (13)
+AVIGNON = {"id": "dr-avignon", "location": {"commune": "84007"}}  # adjacent (84)
+PARIS = {"id": "dr-paris", "location": {"commune": "75056"}}  # elsewhere (75)
+# what the platform showed for every offer made, and what it states of the territory's availability
+PROPOSALS: Mapping[str, tuple[list[dict[str, Any]] | None, bool | None]] = {
+    "territorial_first": ([MARSEILLE, AVIGNON, PARIS], None),
+    "territorial_first_then_misordered": ([MARSEILLE, PARIS, AVIGNON], None),
+    "territorial_not_first": ([PARIS, MARSEILLE], None),
+    "none_territorial_availability_unknown": ([AVIGNON, PARIS], None),
+    "none_territorial_none_available": ([AVIGNON, PARIS], False),
+    "none_territorial_one_available": ([AVIGNON, PARIS], True),
+    "not_given": (None, None),
+}
 
 
 def combinations() -> Iterator[dict[str, str]]:
-    for values in itertools.product(CHANNELS, OFFERS, LOCATIONS, YES_NO, YES_NO, ORDERS):
+    for values in itertools.product(CHANNELS, OFFERS, LOCATIONS, YES_NO, YES_NO, PROPOSALS):
         yield dict(zip(INPUT_COLUMNS, values, strict=True))
 
 
 def request_for(row: Mapping[str, str]) -> dict[str, Any]:
     """The POST /v1/scenario-evaluations body a row describes (patient in Marseille when given)."""
     offers = OFFERS[row["offers"]]
-    shown = [TERRITORIAL, FAR_AWAY] if row["order"] == "respected" else [FAR_AWAY, TERRITORIAL]
-    return {
+    made = [offer for offer in ("with_appointment", "without_appointment") if offers.get(offer)]
+    shown, available = PROPOSALS[row["proposals"]]
+    body: dict[str, Any] = {
         "channel": row["channel"],
         "offers": offers,
         "information_message_shown": row["message_shown"] == "yes",
         "location_input_offered": row["location_input"] == "yes",
-        "patient": {"location": {"postal_code": "13001"} if row["location"] == "given" else None},
-        "proposals": {offer: shown for offer in ("with_appointment", "without_appointment") if offers.get(offer)},
     }
+    if row["location"] != "not_given":  # not given: the caller says nothing of the patient's location
+        body["patient"] = {"location": {"postal_code": "13001"} if row["location"] == "given" else None}
+    if shown is not None:
+        body["proposals"] = dict.fromkeys(made, shown)
+    if available is not None:
+        body["territorial_physician_available"] = dict.fromkeys(made, available)
+    return body
 
 
 def outcome_of(response: Mapping[str, Any]) -> dict[str, str]:
@@ -73,17 +89,17 @@ def outcome_of(response: Mapping[str, Any]) -> dict[str, str]:
             check["aspect"], check["offer"]
         )
         cells[column] = f"{check['status']} ({check['ruling']})"
-    ruling = response.get("verdict_ruling")
-    cells["verdict"] = response["verdict"] + (f" ({ruling})" if ruling else "")
+    ruling, basis = response.get("verdict_ruling"), response.get("verdict_basis")
+    cells["verdict"] = response["verdict"] + (f" ({ruling})" if ruling else "") + (f" [{basis}]" if basis else "")
     return cells
 
 
-def read_table(path: Path = TABLE_CSV) -> list[dict[str, str]]:
+def read_table(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
-def write_table(rows: list[dict[str, str]], path: Path = TABLE_CSV) -> None:
+def write_table(rows: list[dict[str, str]], path: Path) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=[*INPUT_COLUMNS, *OUTPUT_COLUMNS], lineterminator="\n")
     writer.writeheader()
@@ -99,10 +115,17 @@ def render_markdown(rows: list[dict[str, str]]) -> str:
         "Generated from `docs/decision-table.csv` (`python -m app.conformance.decision_table render`); the test",
         "suite sends every row to a live server, so this page and the service cannot drift apart.",
         "",
-        "Each row is one POST /v1/scenario-evaluations: the patient gives postal code 13001 (Marseille) or",
-        "declines; the proposals of every offer show a physician of Marseille (same département) and one",
-        "of Paris, in that order (`respected`) or the reverse (`violated`). A cell gives the check's",
-        "status and the ruling it cites (rulings: GET /v1/rulings, or `app/territoriality/rulings.yaml`).",
+        "Each row is one POST /v1/scenario-evaluations, one combination of: channel; offers; the patient's",
+        "location (`given`: postal code 13001, Marseille; `declined`: `patient.location` null; `not_given`:",
+        "no `patient` at all); the ETHT.01 message shown or not; a location input offered or not; and the",
+        "proposals. Every offer made shows the same physicians (`proposals`): of Marseille (13, the",
+        "patient's département), Avignon (84, adjacent) and Paris (75), in the order the value names,",
+        "and, for the `none_territorial_*` values, what the platform states of the availability of a",
+        "physician of the territory (`territorial_physician_available`); `not_given` sends no proposals.",
+        "A cell gives the check's status and the ruling it cites (GET /v1/rulings, or",
+        "`app/territoriality/rulings.yaml`; P-* rulings are this project's rules, FAQ-* the ANS FAQ's).",
+        "The verdict says in brackets what it rests on: `source` when a check citing a public source",
+        "decides it, `project_choice` when only this project's rules do.",
         "",
         "| # | " + " | ".join(header) + " |",
         "|" + "---|" * (len(header) + 1),
@@ -127,10 +150,11 @@ def propose() -> list[dict[str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["propose", "render"])
-    action = parser.parse_args().action
-    if action == "propose":
-        write_table(propose())
-    TABLE_MD.write_text(render_markdown(read_table()), encoding="utf-8")
+    parser.add_argument("--docs", type=Path, default=Path("docs"), help="the repository's docs/ (default: ./docs)")
+    args = parser.parse_args()
+    if args.action == "propose":
+        write_table(propose(), args.docs / TABLE_CSV)
+    (args.docs / TABLE_MD).write_text(render_markdown(read_table(args.docs / TABLE_CSV)), encoding="utf-8")
 
 
 if __name__ == "__main__":

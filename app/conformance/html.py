@@ -14,7 +14,13 @@ code,pre{font:13px ui-monospace,monospace;background:#f4f5f8;padding:.1rem .3rem
 .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #dde;border-radius:6px;padding:.6rem 1rem}
 .card b{display:block;font-size:1.5rem}
 """
-COLOURS = {"compliant": "#2e7d32", "non_compliant": "#c62828", "out_of_scope": "#78909c", "invalid": "#f9a825"}
+COLOURS = {
+    "compliant": "#2e7d32",
+    "non_compliant": "#c62828",
+    "inconclusive": "#8e6bbf",
+    "out_of_scope": "#78909c",
+    "invalid": "#f9a825",
+}
 
 
 def page(title: str, body: str) -> str:
@@ -24,9 +30,18 @@ def page(title: str, body: str) -> str:
     )
 
 
+def number(value: object) -> str:
+    """Counts with thousands separators (12,345); anything else as it is."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
 def cards(figures: Mapping[str, object]) -> str:
-    items = "".join(f"<div class='card'><b>{escape(str(v))}</b>{escape(k)}</div>" for k, v in figures.items())
+    items = "".join(f"<div class='card'><b>{escape(number(v))}</b>{escape(k)}</div>" for k, v in figures.items())
     return f"<div class='cards'>{items}</div>"
+
+
+def note(text: str) -> str:
+    return f"<p class='muted'>{escape(text)}</p>"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], raw: bool = False) -> str:
@@ -51,7 +66,7 @@ def bar_chart(values: Mapping[str, int], title: str, width: int = 640) -> str:
         bars.append(
             f"<text x='0' y='{y + 17}' font-size='13'>{escape(label)}</text>"
             f"<rect x='{label_width}' y='{y + 3}' width='{length:.1f}' height='{bar_height - 8}' fill='{colour}'/>"
-            f"<text x='{label_width + length + 6:.1f}' y='{y + 17}' font-size='13'>{count}</text>"
+            f"<text x='{label_width + length + 6:.1f}' y='{y + 17}' font-size='13'>{count:,}</text>"
         )
     return (
         f"<figure><figcaption>{escape(title)}</figcaption><svg role='img' aria-label='{escape(title)}' "
@@ -67,7 +82,7 @@ def stacked_columns(series: Mapping[str, Mapping[str, int]], keys: Sequence[str]
     periods = list(series)
     top = max(max(sum(c.values()) for c in series.values()), 1)
     step = (width - left - 50) / len(periods)  # room on the right for the last rotated label
-    shapes = [f"<text x='0' y='14' font-size='12'>{top}</text>"]
+    shapes = [f"<text x='0' y='14' font-size='12'>{top:,}</text>"]
     for i, period in enumerate(periods):
         x, y = left + i * step, float(height - bottom)
         for key in keys:
@@ -76,7 +91,7 @@ def stacked_columns(series: Mapping[str, Mapping[str, int]], keys: Sequence[str]
             shapes.append(
                 f"<rect x='{x + 1:.1f}' y='{y:.1f}' width='{max(step - 2, 1):.1f}' height='{h:.1f}' "
                 f"fill='{COLOURS.get(key, '#3f51b5')}'><title>{escape(period)} {key}: "
-                f"{series[period].get(key, 0)}</title></rect>"
+                f"{series[period].get(key, 0):,}</title></rect>"
             )
         if len(periods) <= 31 or i % max(len(periods) // 15, 1) == 0:
             shapes.append(

@@ -1,13 +1,14 @@
 """The conformance kit: reference cases (cases/*.yaml) run over HTTP against any deployment.
 
-`territorialite conformance --base-url URL [--report DIR]` prints PASS or FAIL per case with a
-readable difference, writes JUnit XML, JSON and a self-contained HTML report, and exits 1 when a
-case fails.
+`territorialite conformance --base-url URL [--report DIR]` first asks the deployment to describe
+itself (GET /readyz, /v1/rulings, /v1/policies, with the run's credentials): a bad URL, a target
+that does not answer or a refused key stops the run there, once, before any case. Then it prints
+PASS or FAIL per case with a readable difference, and writes JUnit XML, JSON and a self-contained
+HTML report, each carrying the run's evidence (evidence.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -20,12 +21,23 @@ from typing import IO, Any
 import httpx
 import yaml
 
-from app import __version__
+from app import resources
 from app.conformance import html
+from app.conformance.evidence import Deployment, Evidence, InputDigest, folder_digest, utc_text
 
-CASES_DIR = Path(__file__).with_name("cases")
+CASES_DIR = resources.package_file("app.conformance", "cases")
+CASE_FILES = "*.yaml"
 MISSING = object()
 _STEP = re.compile(r"([^.\[\]]+)|\[(\*|\d+)\]")
+DESCRIPTION = ("/readyz", "/v1/rulings", "/v1/policies")  # what a deployment says of itself
+
+
+class KitError(ValueError):
+    """The cases cannot be read: a usage error, found before anything is sent."""
+
+
+class TargetError(ValueError):
+    """The deployment cannot be judged: bad URL, no answer, credentials refused, not ready."""
 
 
 @dataclass(frozen=True)
@@ -47,22 +59,43 @@ class CaseResult:
     differences: list[str] = field(default_factory=list)
 
 
-def load_cases(directory: Path = CASES_DIR) -> list[Case]:
-    cases = [
-        Case(**raw) for path in sorted(directory.glob("*.yaml")) for raw in yaml.safe_load(path.read_text("utf-8"))
-    ]
+@dataclass(frozen=True)
+class Kit:
+    """The cases of one run, and the digest of the very bytes they were read from."""
+
+    cases: list[Case]
+    source: InputDigest
+
+
+def load_kit(directory: Path = CASES_DIR) -> Kit:
+    if not directory.is_dir():
+        raise KitError(f"no such folder of cases: {directory}")
+    contents = {path.name: path.read_bytes() for path in sorted(directory.glob(CASE_FILES))}
+    if not contents:
+        raise KitError(f"no case file ({CASE_FILES}) in {directory}")
+    cases = [case for name, raw in contents.items() for case in _cases_of(name, raw)]
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
-        raise ValueError(f"duplicate case ids: {sorted(duplicates)}")
-    return cases
+        raise KitError(f"duplicate case ids: {sorted(duplicates)}")
+    return Kit(cases, folder_digest("conformance cases", directory, contents, CASE_FILES))
 
 
-def cases_digest(directory: Path = CASES_DIR) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(directory.glob("*.yaml")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+def _cases_of(name: str, raw: bytes) -> list[Case]:
+    try:
+        items = yaml.safe_load(raw)
+    except yaml.YAMLError as error:
+        raise KitError(f"{name} is not YAML: {error}") from None
+    if not isinstance(items, list):
+        raise KitError(f"{name} must hold a list of cases")
+    try:
+        return [Case(**item) for item in items]
+    except TypeError as error:
+        raise KitError(f"{name}: each case has exactly id, title, rule, request and expect ({error})") from None
+
+
+def load_cases(directory: Path = CASES_DIR) -> list[Case]:
+    return load_kit(directory).cases
 
 
 def extract(document: Any, path: str) -> Any:
@@ -125,11 +158,55 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def run_kit(base_url: str, cases: Sequence[Case], headers: dict[str, str] | None = None) -> list[CaseResult]:
+def check_base_url(base_url: str) -> httpx.URL:
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as error:
+        raise TargetError(f"--base-url {base_url!r} is not a URL: {error}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise TargetError(
+            f"--base-url must be an http:// or https:// URL such as http://127.0.0.1:8000, not {base_url!r}"
+        )
+    return url
+
+
+def open_client(base_url: str, headers: dict[str, str] | None = None) -> httpx.Client:
     # keep-alive shorter than the service's 5 s, so that no case reuses a connection being closed
     limits = httpx.Limits(keepalive_expiry=2)
-    with httpx.Client(base_url=base_url, headers=headers or {}, timeout=30, limits=limits) as client:
-        return [run_case(client, case) for case in cases]
+    return httpx.Client(base_url=check_base_url(base_url), headers=headers or {}, timeout=30, limits=limits)
+
+
+def describe(client: httpx.Client) -> Deployment:
+    """The deployment's self-description, asked with the run's own credentials.
+
+    Raises TargetError when there is no point in running the cases: nothing answers, the
+    credentials are refused, or the deployment says it is not ready.
+    """
+    where = str(client.base_url).rstrip("/")
+    answers: dict[str, httpx.Response] = {}
+    for path in DESCRIPTION:
+        try:
+            answers[path] = client.get(path)
+        except httpx.TransportError as error:
+            raise TargetError(f"cannot reach {where}: {error or type(error).__name__}") from None
+    refused = [f"GET {p} answered {r.status_code}" for p, r in answers.items() if r.status_code in (401, 403)]
+    if refused:
+        hint = "the API key was refused" if "x-api-key" in client.headers else "it requires an API key: --api-key KEY"
+        raise TargetError(f"{where} refused the kit ({', '.join(refused)}): {hint}")
+    if answers["/readyz"].status_code == 503:
+        raise TargetError(f"{where} is not ready (GET /readyz answered 503): try again once it has started")
+    unanswered = [f"GET {p} answered {r.status_code}" for p, r in answers.items() if r.status_code != 200]
+    if unanswered:
+        return Deployment.not_described(where, ", ".join(unanswered))
+    try:
+        documents = [answers[path].json() for path in DESCRIPTION]
+    except ValueError:
+        return Deployment.not_described(where, "its self-description is not JSON")
+    return Deployment.from_answers(where, *documents)
+
+
+def run_cases(client: httpx.Client, cases: Sequence[Case]) -> list[CaseResult]:
+    return [run_case(client, case) for case in cases]
 
 
 def print_results(results: Iterable[CaseResult], out: IO[str]) -> None:
@@ -139,50 +216,42 @@ def print_results(results: Iterable[CaseResult], out: IO[str]) -> None:
         for difference in r.differences:
             print(f"     - {difference}", file=out)
     failed = sum(not r.passed for r in results)
-    print(f"{len(results) - failed} passed, {failed} failed", file=out)
+    print(f"{len(results) - failed:,} passed, {failed:,} failed", file=out)
 
 
 # ------------------------------------------------------------------ reports
 
-
-def evidence(base_url: str) -> dict[str, object]:
-    """What the deployment says of itself, and which cases ran: enough to reproduce the run."""
-    info: dict[str, object] = {"kit_version": __version__, "base_url": base_url, "cases_sha256": cases_digest()}
-    try:
-        with httpx.Client(base_url=base_url, timeout=10) as client:
-            ready = client.get("/readyz").json()
-            info["service_version"] = ready.get("version")
-            info["geodata_vintage"] = ready.get("geodata")
-            info["rulings_version"] = client.get("/v1/rulings").json().get("version")
-            info["policies"] = [f"{p['name']} v{p['version']}" for p in client.get("/v1/policies").json()["policies"]]
-    except (httpx.HTTPError, ValueError, KeyError, AttributeError, TypeError):
-        info["service"] = "did not describe itself"
-    return info
+REPORT_FILES = ("conformance-junit.xml", "conformance.json", "conformance.html")
 
 
-def write_reports(results: Sequence[CaseResult], directory: Path, facts: dict[str, object]) -> None:
+def write_reports(results: Sequence[CaseResult], directory: Path, evidence: Evidence) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     failed = sum(not r.passed for r in results)
     summary = {
         "passed": len(results) - failed,
         "failed": failed,
-        "evidence": facts,
+        "evidence": evidence.as_json(),
         "cases": [asdict(r) for r in results],
     }
     (directory / "conformance.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    (directory / "conformance-junit.xml").write_bytes(_junit(results))
-    (directory / "conformance.html").write_text(_html(results, facts), "utf-8")
+    (directory / "conformance-junit.xml").write_bytes(_junit(results, evidence))
+    (directory / "conformance.html").write_text(_html(results, evidence), "utf-8")
 
 
-def _junit(results: Sequence[CaseResult]) -> bytes:
+def _junit(results: Sequence[CaseResult], evidence: Evidence) -> bytes:
     failures = sum(not r.passed for r in results)
     suite = ET.Element(
         "testsuite",
         name="territorialite-conformance",
         tests=str(len(results)),
         failures=str(failures),
+        errors="0",
         time=f"{sum(r.seconds for r in results):.3f}",
+        timestamp=utc_text(evidence.started_at),
     )
+    properties = ET.SubElement(suite, "properties")
+    for name, value in evidence.rows():
+        ET.SubElement(properties, "property", name=name, value=value)
     for r in results:
         case = ET.SubElement(
             suite, "testcase", classname="conformance", name=f"{r.id} {r.title}", time=f"{r.seconds:.3f}"
@@ -194,7 +263,7 @@ def _junit(results: Sequence[CaseResult]) -> bytes:
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
 
 
-def _html(results: Sequence[CaseResult], facts: dict[str, object]) -> str:
+def _html(results: Sequence[CaseResult], evidence: Evidence) -> str:
     failed = sum(not r.passed for r in results)
     rows = [
         [
@@ -208,10 +277,11 @@ def _html(results: Sequence[CaseResult], facts: dict[str, object]) -> str:
     ]
     body = [
         "<h1>Territoriality conformance kit</h1>",
-        html.cards({"cases": len(results), "passed": len(results) - failed, "failed": failed}),
+        html.note(evidence.headline()),
+        html.cards({"cases run": len(results), "passed": len(results) - failed, "failed": failed}),
         "<h2>Cases</h2>",
         html.table(["result", "case", "what it checks", "rule", "difference"], rows, raw=True),
         "<h2>Evidence</h2>",
-        html.table(["what", "value"], [[k, json.dumps(v, ensure_ascii=False)] for k, v in facts.items()]),
+        html.table(["what", "value"], evidence.rows()),
     ]
     return html.page("Territoriality conformance", "".join(body))

@@ -37,6 +37,8 @@ def session(rng: random.Random, number: int) -> dict[str, object]:
         ]
         for offer in offered
     }
+    if rng.random() < 0.5:  # some platforms record whether a physician of the territory was available
+        body["territorial_physician_available"] = {offer: rng.random() < 0.3 for offer in offered}
     return body
 
 

@@ -7,8 +7,8 @@ from app.geography import Geography
 from app.territoriality.information_message import InformationMessage
 from app.territoriality.locations import LocationNote, Place
 from app.territoriality.policies import Policy
-from app.territoriality.ranking import RankedPhysician, Ranking, RosterWarning
-from app.territoriality.rulings import Aspect, Catalogue, Ruling
+from app.territoriality.ranking import Ranking, RosterWarning
+from app.territoriality.rulings import Aspect, Catalogue, MissingFact, Ruling
 from app.territoriality.scenarios import Check, Evaluation, ScenarioWarning, ShownPhysician
 
 
@@ -42,16 +42,24 @@ def ranking(result: Ranking, geography: Geography, message: InformationMessage) 
     patient = classification.patient
     reason = patient.not_applicable
     return {
-        "territoriality": {"applicable": reason is None, "reason": reason.value if reason else None},
+        "territoriality": {"applicable": reason is None, "reason": reason},
         "patient": place(patient.place, geography),
         "information_message": information_message(message) if reason else None,
-        "ranking": [ranked_physician(r) for r in result.ranking],
+        "ranking": ranked_physicians(result),
         "policy": policy_reference(classification.policy),
         "warnings": [
             *(patient_warning(note) for note in patient.notes),
             *(roster_warning(w, pointer("physicians")) for w in classification.roster_warnings),
         ],
     }
+
+
+def ranked_physicians(result: Ranking) -> list[dict[str, object]]:
+    """One row per physician shown, built in one pass over the ranking's columns."""
+    return [
+        {"rank": rank, "id": i, "tier": t, "territorial": f, "distance_km": km, "departement": d}
+        for rank, (i, t, f, km, d) in enumerate(zip(*result.columns(), strict=True), start=1)
+    ]
 
 
 def place(patient: Place | None, geography: Geography) -> dict[str, object] | None:
@@ -65,17 +73,6 @@ def place(patient: Place | None, geography: Geography) -> dict[str, object] | No
         "commune": patient.commune,
         "coordinates": {"lat": patient.point.lat, "lon": patient.point.lon} if patient.point else None,
         "decided_by": patient.decided_by.value,
-    }
-
-
-def ranked_physician(r: RankedPhysician) -> dict[str, object]:
-    return {
-        "rank": r.rank,
-        "id": r.id,
-        "tier": r.tier.value,
-        "territorial": r.territorial,
-        "distance_km": r.distance_km,
-        "departement": r.departement,
     }
 
 
@@ -102,6 +99,7 @@ def evaluation(result: Evaluation) -> dict[str, object]:
     return {
         "verdict": result.verdict,
         "verdict_ruling": result.verdict_ruling,
+        "verdict_basis": result.verdict_basis,
         "territoriality_applicable": result.territoriality_applicable,
         "ordering_judged": result.ordering_judged,
         "checks": [check(c) for c in result.checks],
@@ -119,6 +117,7 @@ def check(c: Check) -> dict[str, object]:
         "status": c.status,
         "ruling": c.ruling,
         "reason": c.reason,
+        "missing_fact": missing_fact(c),
     }
     if c.aspect is Aspect.ORDERING:
         body["territorial_proposed"] = c.territorial_proposed
@@ -129,6 +128,19 @@ def check(c: Check) -> dict[str, object]:
             else None
         )
     return body
+
+
+def missing_fact(c: Check) -> str | None:
+    """The request field that would decide an inconclusive check."""
+    if c.missing is None:
+        return None
+    if c.missing is MissingFact.PATIENT_LOCATION:
+        return pointer("patient", "location")
+    if c.missing is MissingFact.DECIDING_LOCATION:
+        assert c.deciding is not None
+        where = ("patient",) if c.deciding.physician is None else ("proposals", c.offer or "", c.deciding.physician)
+        return pointer(*where, "location", *([c.deciding.field] if c.deciding.field else []))
+    return pointer(c.missing, c.offer) if c.offer else pointer(c.missing)
 
 
 def shown(s: ShownPhysician) -> dict[str, object]:

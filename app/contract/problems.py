@@ -43,6 +43,12 @@ class FieldError:
         return FieldError(prefix + self.pointer, self.detail)
 
 
+@dataclass(frozen=True, slots=True)
+class ParameterError:
+    parameter: str  # name of a query-string parameter
+    detail: str
+
+
 @dataclass
 class ProblemError(Exception):
     """A request the service refuses. `kind` is a key of PROBLEM_TYPES."""
@@ -51,6 +57,7 @@ class ProblemError(Exception):
     detail: str
     errors: list[FieldError] = field(default_factory=list)  # the first MAX_FIELD_ERRORS
     headers: dict[str, str] = field(default_factory=dict)
+    parameters: list[ParameterError] = field(default_factory=list)  # query-string parameters at fault
     error_count: int = 0  # every error, listed or not
 
     @property
@@ -65,6 +72,11 @@ class ProblemError(Exception):
             body["instance"] = instance
         if self.errors:
             body.update(error_members(self.errors, self.error_count))
+        if self.parameters:
+            body["errors"] = [
+                *body.get("errors", []),  # type: ignore[misc]
+                *({"parameter": e.parameter, "detail": e.detail} for e in self.parameters),
+            ]
         return body
 
 
@@ -99,14 +111,14 @@ def invalid_fields(detail: str, errors: Iterable[FieldError], count: int | None 
 
 
 def from_validation_error(error: ValidationError) -> ProblemError:
-    details = _first_details(error, MAX_FIELD_ERRORS)
+    details = first_error_details(error, MAX_FIELD_ERRORS)
     if details[0]["type"] == "json_invalid":
         return ProblemError("malformed-json", details[0]["msg"])
     fields = [FieldError(pointer(*e["loc"]), _message(e)) for e in details]
     return invalid_fields(f"{error.error_count()} invalid field(s)", fields, error.error_count())
 
 
-def _first_details(error: ValidationError, limit: int) -> list[Mapping[str, Any]]:
+def first_error_details(error: ValidationError, limit: int) -> list[Mapping[str, Any]]:
     """The first `limit` errors. A 2 MB body can hold 200,000 mistakes, and `errors()` would build
     them all as Python objects (126 MB for 205,000 unknown keys): past the limit they are read from
     the start of `json()`, which pydantic-core writes without making objects (17 MB)."""

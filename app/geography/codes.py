@@ -6,7 +6,6 @@ import re
 
 _COMMUNE_CODE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 _POSTAL_CODE = re.compile(r"^\d{5}$")
-_DEPARTEMENT_CODE = re.compile(r"^(?:\d{2}|2[AB]|97\d)$")
 _NOISE = re.compile(r"[\s.\-_]")
 
 
@@ -23,10 +22,3 @@ def normalise_postal_code(text: str) -> str | None:
     if len(code) == 4 and code.isdigit():
         code = "0" + code
     return code if _POSTAL_CODE.match(code) else None
-
-
-def normalise_departement_code(text: str) -> str | None:
-    code = _NOISE.sub("", text).upper()
-    if len(code) == 1 and code.isdigit():
-        code = "0" + code
-    return code if _DEPARTEMENT_CODE.match(code) else None

@@ -27,9 +27,5 @@ def geodesic_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLi
     with np.errstate(divide="ignore", invalid="ignore"):
         x = (sigma - np.sin(sigma)) * np.sin(p) ** 2 * np.cos(q) ** 2 / np.cos(sigma / 2) ** 2
         y = (sigma + np.sin(sigma)) * np.cos(p) ** 2 * np.sin(q) ** 2 / np.sin(sigma / 2) ** 2
-    correction = np.nan_to_num(x, nan=0.0, posinf=0.0) + np.nan_to_num(y, nan=0.0, posinf=0.0)
+    correction = np.where(np.isfinite(x), x, 0.0) + np.where(np.isfinite(y), y, 0.0)
     return np.maximum(WGS84_A_KM * (sigma - WGS84_F / 2 * correction), 0.0)
-
-
-def geodesic_km_scalar(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    return float(geodesic_km(lat1, lon1, lat2, lon2))

@@ -1,14 +1,18 @@
-"""Point -> département: contours decide inland, commune points decide near borders.
+"""Point -> département: country land says whether a point is in France, commune points say where.
 
-Natural Earth contours are generalised (about 230 vertices a département): inland they are right,
-but within a few km of a border or a coast they misplace points. There the nearest commune point
-(from the COG, placed by GeoNames) is the better witness. tools/measure_geodata.py measures both
-methods and this hybrid; geodata/README.md gives the figures.
+1. On the land of another country (OpenStreetMap borders): abroad. Foreign land wins over French
+   land, so the Spanish exclave of Llívia, which France's outline does not cut out, is abroad.
+2. On French land: the département of the nearest commune point. Every commune has a point, so a
+   commune's own point always gives its own département; near a border between départements the
+   nearest commune is a better witness than any generalised contour (geodata/README.md measures it).
+3. At sea: the nearest land decides. Within OFFSHORE_LIMIT_KM of French land, and nearer to it
+   than to any foreign land, a point is placed like a point on land; otherwise it is abroad.
+
+`locate` and `locate_many` run the same vectorised code, so they cannot disagree.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,9 +24,7 @@ from app.geography.distance import geodesic_km
 from app.geography.model import Point, PointLocation, PointPlacement
 
 KM_PER_DEGREE = 111.32
-BORDER_ZONE_KM = 5.0  # closer than this to another département's contour: ask the communes
-OFFSHORE_LIMIT_KM = 20.0  # at sea, farther than this from every contour: outside France
-FOREIGN_MARGIN_KM = 1.5  # on foreign land, farther than this from every French contour: abroad
+OFFSHORE_LIMIT_KM = 20.0  # at sea, farther than this from French land: outside France
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,101 +38,81 @@ class CommunePoints:
 
 
 class PointLocator:
-    def __init__(
-        self, contours: dict[str, shapely.Geometry], foreign_land: shapely.Geometry, communes: CommunePoints
-    ) -> None:
-        self._foreign_land = foreign_land
-        shapely.prepare(foreign_land)
-        self._contour_codes = tuple(contours)
-        self._contours = shapely.STRtree(list(contours.values()))
-        for geometry in contours.values():
-            shapely.prepare(geometry)
+    def __init__(self, france: shapely.Geometry, foreign: shapely.Geometry, communes: CommunePoints) -> None:
+        self._france = france
+        self._foreign = foreign
+        shapely.prepare(france)
+        shapely.prepare(foreign)
         self._communes = communes
         self._commune_tree = shapely.STRtree(shapely.points(communes.lons, communes.lats))
 
     def locate(self, point: Point) -> PointLocation:
         """The département a point lies in, with the nearest commune, or 'outside France'."""
-        return self.locate_without(point, excluded_commune=None)
-
-    def locate_without(self, point: Point, excluded_commune: int | None) -> PointLocation:
-        """`locate`, as if one commune point were missing: for leave-one-out measurement."""
-        here = shapely.Point(point.lon, point.lat)
-        offshore = frozenset(self.departements_within(here, point.lat, OFFSHORE_LIMIT_KM))
-        surroundings = _Surroundings(
-            inside=self.departement_containing(here),
-            on_foreign_land=bool(self._foreign_land.intersects(here)),
-            within_margin=frozenset(self.departements_within(here, point.lat, FOREIGN_MARGIN_KM)),
-            nearby=frozenset(self.departements_within(here, point.lat, BORDER_ZONE_KM)),
-            offshore=offshore,
-            # far from France the answer is "outside" whatever the nearest commune: not searched
-            commune=self.nearest_commune(point, exclude=excluded_commune) if offshore else None,
-        )
-        return self._decide(surroundings)
+        return self.locate_many([point])[0]
 
     def locate_many(self, points: Sequence[Point]) -> list[PointLocation]:
-        """`locate` for many points at once: the same rule, with the geometry queries vectorised."""
+        """`locate` for many points at once."""
+        return self._locate(points, excluded_commune=None)
+
+    def locate_without(self, point: Point, excluded_commune: int) -> PointLocation:
+        """`locate`, as if one commune point were missing: for leave-one-out measurement."""
+        return self._locate([point], excluded_commune)[0]
+
+    def _locate(self, points: Sequence[Point], excluded_commune: int | None) -> list[PointLocation]:
         if not points:
             return []
         lats = np.array([p.lat for p in points])
         lons = np.array([p.lon for p in points])
+        communes, near_coast = self.communes_at(lats, lons, excluded_commune)
+        return [self._location(int(communes[i]), bool(near_coast[i])) for i in range(len(points))]
+
+    def communes_at(
+        self, lats: NDArray[np.float64], lons: NDArray[np.float64], excluded_commune: int | None = None
+    ) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+        """The rule on arrays: for each point, the index of the commune point that places it (-1:
+        outside France), and whether it lies at sea near the coast."""
         here = shapely.points(lons, lats)
-        count = len(points)
-        km_per_degree = KM_PER_DEGREE * np.maximum(np.cos(np.radians(lats)), 0.01)
-        inside = _first_per_point(self._contours.query(here, predicate="intersects"), count)
-        foreign = shapely.intersects(self._foreign_land, here)
-        within = {
-            km: self._codes_per_point(here, km / km_per_degree, count)
-            for km in (FOREIGN_MARGIN_KM, BORDER_ZONE_KM, OFFSHORE_LIMIT_KM)
-        }
-        near_france = np.array([bool(codes) for codes in within[OFFSHORE_LIMIT_KM]])
-        communes = np.full(count, -1, dtype=np.intp)
-        communes[near_france] = self._nearest_communes(here[near_france], lats[near_france], lons[near_france])
-        return [
-            self._decide(
-                _Surroundings(
-                    inside=self._contour_codes[inside[i]] if inside[i] >= 0 else None,
-                    on_foreign_land=bool(foreign[i]),
-                    within_margin=within[FOREIGN_MARGIN_KM][i],
-                    nearby=within[BORDER_ZONE_KM][i],
-                    offshore=within[OFFSHORE_LIMIT_KM][i],
-                    commune=int(communes[i]) if communes[i] >= 0 else None,
-                )
-            )
-            for i in range(count)
-        ]
+        abroad = shapely.intersects(self._foreign, here)
+        on_land = ~abroad & shapely.intersects(self._france, here)
+        near_coast = np.zeros(len(lats), dtype=bool)
+        at_sea = np.flatnonzero(~abroad & ~on_land)
+        if len(at_sea):
+            near_coast[at_sea] = self._nearest_land_is_french(here[at_sea], lats[at_sea])
+        in_france = np.flatnonzero(on_land | near_coast)
+        communes = np.full(len(lats), -1, dtype=np.intp)
+        if excluded_commune is None:
+            communes[in_france] = self._nearest_communes(here[in_france], lats[in_france], lons[in_france])
+        else:
+            for i in in_france.tolist():
+                communes[i] = self.nearest_commune(Point(float(lats[i]), float(lons[i])), exclude=excluded_commune)
+        return communes, near_coast
 
-    def _decide(self, s: _Surroundings) -> PointLocation:
-        """The rule itself, on what surrounds a point (see the module's docstring)."""
-        if s.inside is None and s.on_foreign_land and not s.within_margin:
+    def _nearest_land_is_french(self, here: NDArray[np.object_], lats: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """For points at sea: is French land within the offshore limit, and nearer than foreign land?"""
+        # A degree of longitude is the short side: the limit in degrees errs on the generous side.
+        limit = OFFSHORE_LIMIT_KM / (KM_PER_DEGREE * np.maximum(np.cos(np.radians(lats)), 0.01))
+        french = shapely.dwithin(self._france, here, limit)
+        # nearer to French land than to foreign land: a question only where foreign land is near too
+        candidates = np.flatnonzero(french)
+        candidates = candidates[shapely.dwithin(self._foreign, here[candidates], limit[candidates])]
+        if len(candidates):
+            to_france = shapely.distance(self._france, here[candidates])
+            to_foreign = shapely.distance(self._foreign, here[candidates])
+            french[candidates] = to_france < to_foreign
+        return french
+
+    def _location(self, commune: int, at_sea: bool) -> PointLocation:
+        if commune < 0:
             return PointLocation(None, None, PointPlacement.OUTSIDE_FRANCE)
-        commune_departement = self._communes.departements[s.commune] if s.commune is not None else None
-        if s.nearby:
-            if s.inside is not None and s.nearby == {s.inside}:
-                return PointLocation(s.inside, self._commune_if_in(s.commune, s.inside), PointPlacement.INSIDE_CONTOUR)
-            if commune_departement in s.nearby:
-                return PointLocation(commune_departement, self._commune_code(s.commune), PointPlacement.NEAREST_COMMUNE)
-            if s.inside is not None:
-                return PointLocation(s.inside, self._commune_if_in(s.commune, s.inside), PointPlacement.INSIDE_CONTOUR)
-        if commune_departement in s.offshore:  # just off a generalised coastline
-            return PointLocation(commune_departement, self._commune_code(s.commune), PointPlacement.NEAR_COAST)
-        return PointLocation(None, None, PointPlacement.OUTSIDE_FRANCE)
+        placement = PointPlacement.NEAR_COAST if at_sea else PointPlacement.NEAREST_COMMUNE
+        return PointLocation(self._communes.departements[commune], self._communes.codes[commune], placement)
 
-    def departement_containing(self, here: shapely.Point) -> str | None:
-        hits = self._contours.query(here, predicate="intersects")
-        return self._contour_codes[int(min(hits))] if len(hits) else None
-
-    def departements_within(self, here: shapely.Point, lat: float, km: float) -> set[str]:
-        degrees = km / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
-        return {self._contour_codes[int(i)] for i in self._contours.query(here, predicate="dwithin", distance=degrees)}
-
-    def nearest_commune(self, point: Point, exclude: int | None = None) -> int | None:
+    def nearest_commune(self, point: Point, exclude: int | None = None) -> int:
         """Index of the commune point nearest to `point` on the ellipsoid."""
         here = shapely.Point(point.lon, point.lat)
         index, degrees = self._commune_tree.query_nearest(here, return_distance=True, exclusive=exclude is not None)
-        if not len(index):
-            return None
         # Degree space stretches longitudes: anything truly nearer lies within this widened radius.
-        radius = float(degrees[0]) / max(math.cos(math.radians(point.lat)), 0.01) * 1.01 + 1e-9
+        radius = float(degrees[0]) / max(np.cos(np.radians(point.lat)), 0.01) * 1.01 + 1e-9
         candidates = self._commune_tree.query(here, predicate="dwithin", distance=radius)
         if exclude is not None:
             candidates = candidates[candidates != exclude]
@@ -143,27 +125,10 @@ class PointLocator:
     def communes(self) -> CommunePoints:
         return self._communes
 
-    def _commune_if_in(self, commune: int | None, departement: str) -> str | None:
-        if commune is not None and self._communes.departements[commune] == departement:
-            return self._communes.codes[commune]
-        return None
-
-    def _commune_code(self, commune: int | None) -> str | None:
-        return self._communes.codes[commune] if commune is not None else None
-
-    def _codes_per_point(
-        self, here: NDArray[np.object_], degrees: NDArray[np.float64], count: int
-    ) -> list[frozenset[str]]:
-        points, contours = self._contours.query(here, predicate="dwithin", distance=degrees)
-        groups: list[set[str]] = [set() for _ in range(count)]
-        for point, contour in zip(points.tolist(), contours.tolist(), strict=True):
-            groups[point].add(self._contour_codes[contour])
-        return [frozenset(group) for group in groups]
-
     def _nearest_communes(
         self, here: NDArray[np.object_], lats: NDArray[np.float64], lons: NDArray[np.float64]
     ) -> NDArray[np.intp]:
-        """Index of the nearest commune point of each point (-1: none), as `nearest_commune` finds it."""
+        """Index of the nearest commune point of each point, as `nearest_commune` finds it."""
         if not len(here):
             return np.empty(0, dtype=np.intp)
         (points, _), degrees = self._commune_tree.query_nearest(here, return_distance=True)
@@ -178,25 +143,3 @@ class PointLocator:
         nearest = np.full(len(lats), -1, dtype=np.intp)
         nearest[unique_points] = candidates[order][first]
         return nearest
-
-
-@dataclass(frozen=True, slots=True)
-class _Surroundings:
-    """What the rule looks at around a point."""
-
-    inside: str | None  # the département whose contour contains it
-    on_foreign_land: bool
-    within_margin: frozenset[str]  # départements within FOREIGN_MARGIN_KM
-    nearby: frozenset[str]  # within BORDER_ZONE_KM
-    offshore: frozenset[str]  # within OFFSHORE_LIMIT_KM
-    commune: int | None  # the nearest commune point
-
-
-def _first_per_point(pairs: NDArray[np.intp], count: int) -> NDArray[np.intp]:
-    """For (point, tree index) pairs, the smallest tree index per point; -1 where none."""
-    first = np.full(count, -1, dtype=np.intp)
-    points, indices = pairs
-    order = np.lexsort((indices, points))
-    unique_points, at = np.unique(points[order], return_index=True)
-    first[unique_points] = indices[order][at]
-    return first

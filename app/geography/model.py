@@ -59,9 +59,8 @@ class Region:
 class PointPlacement(StrEnum):
     """How a point was tied to a département."""
 
-    INSIDE_CONTOUR = "inside_contour"
-    NEAREST_COMMUNE = "nearest_commune"  # near a border, where contours are too coarse to decide
-    NEAR_COAST = "near_coast"  # just off a generalised coastline
+    NEAREST_COMMUNE = "nearest_commune"  # on French land: the département of the nearest commune point
+    NEAR_COAST = "near_coast"  # at sea, French land being the nearest land within the offshore limit
     OUTSIDE_FRANCE = "outside_france"
 
 

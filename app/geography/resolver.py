@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from app.geography.codes import normalise_commune_code, normalise_departement_code, normalise_postal_code
+from app.geography.codes import normalise_commune_code, normalise_postal_code
 from app.geography.locator import PointLocator
 from app.geography.model import Commune, Departement, Point, PointLocation, PostalCode, Region
 
@@ -89,17 +89,8 @@ class Geography:
     def locate_many(self, points: Sequence[Point]) -> list[PointLocation]:
         return self.locator.locate_many(points)
 
-    def departement(self, text: str) -> Departement | NotFound:
-        code = normalise_departement_code(text)
-        if code is None:
-            return NotFound(NotFoundReason.MALFORMED)
-        return self.departements.get(code) or NotFound(NotFoundReason.UNKNOWN)
-
     def neighbours(self, departement: str) -> frozenset[str]:
         return self.adjacency.get(departement, frozenset())
-
-    def are_adjacent(self, a: str, b: str) -> bool:
-        return b in self.neighbours(a)
 
     def region_of(self, departement: str) -> str | None:
         known = self.departements.get(departement)

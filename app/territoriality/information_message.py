@@ -1,6 +1,6 @@
 """ETHT.01: the information message shown when the patient is asked for his location.
 
-The text is the one the ANS FAQ quotes (answer on the phone pathway), kept byte for byte in
+The text is the one the ANS "FAQ industriels" quotes (answer on the phone pathway), kept byte for byte in
 etht01_message.txt beside this module: UTF-8, typographic apostrophes, no trailing newline.
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-MESSAGE_FILE = Path(__file__).with_name("etht01_message.txt")
+from app import resources
+
+MESSAGE_FILE = resources.package_file("app.territoriality", "etht01_message.txt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,6 @@ def etht01_message() -> InformationMessage:
         version="1",
         language="fr",
         text=MESSAGE_FILE.read_bytes().decode("utf-8"),
-        source="ANS, FAQ éditeurs de téléconsultation, réponse sur le parcours téléphonique "
+        source="ANS, FAQ industriels, réponse sur le parcours téléphonique en téléconsultation "
         "(https://industriels.esante.gouv.fr/faq)",
     )

@@ -47,4 +47,14 @@ def resolve_patient(geography: Geography, location: LocationInput | None) -> Pat
     if isinstance(place, Unresolved):
         raise PatientLocationError(place)
     reason = None if place.in_france else NotApplicableReason.PATIENT_OUTSIDE_FRANCE
-    return Patient(place, reason, place.notes)
+    return Patient(place, reason, (*_several_departements(place), *place.notes))
+
+
+def _several_departements(place: Place) -> tuple[LocationNote, ...]:
+    if len(place.departements) < 2:
+        return ()
+    detail = (
+        f"the postal code serves communes of several départements ({', '.join(place.departements)}); the "
+        "patient's territory is taken as their union; give the commune code to decide"
+    )
+    return (LocationNote(LocationField.POSTAL_CODE, "several_departements", detail),)

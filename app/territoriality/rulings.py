@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -11,7 +11,9 @@ from typing import Any
 
 import yaml
 
-CATALOGUE_FILE = Path(__file__).with_name("rulings.yaml")
+from app import resources
+
+CATALOGUE_FILE = resources.package_file("app.territoriality", "rulings.yaml")
 Facts = Mapping[str, str | bool]
 
 
@@ -26,13 +28,24 @@ class Aspect(StrEnum):
 class CheckStatus(StrEnum):
     PASS = "pass"  # noqa: S105 - a check status, not a password
     FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"  # depends on a fact the caller did not give
     NOT_APPLICABLE = "not_applicable"
 
 
 class Verdict(StrEnum):
     COMPLIANT = "compliant"
     NON_COMPLIANT = "non_compliant"
+    INCONCLUSIVE = "inconclusive"
     OUT_OF_SCOPE = "out_of_scope"
+
+
+class MissingFact(StrEnum):
+    """A fact an inconclusive check needs, which the caller can give."""
+
+    PROPOSALS = "proposals"  # the physicians shown for the offer, in order
+    TERRITORIAL_PHYSICIAN_AVAILABLE = "territorial_physician_available"
+    PATIENT_LOCATION = "patient_location"  # given, or stated declined
+    DECIDING_LOCATION = "deciding_location"  # the location the outcome hinges on (the check says whose)
 
 
 class RulingKind(StrEnum):
@@ -63,6 +76,7 @@ class Decision:
     outcome: Outcome  # a check status, a verdict, or whether territoriality applies
     ruling: str | None
     reason: str
+    missing: MissingFact | None = None  # what an inconclusive check lacks
 
     def matches(self, facts: Facts) -> bool:
         return all(facts.get(name) == value for name, value in self.when.items())
@@ -75,19 +89,28 @@ class Catalogue:
     rulings: Mapping[str, Ruling]
     requirements: Mapping[Aspect, str]  # the requirement each aspect of a scenario verifies
     decisions: Mapping[str, tuple[Decision, ...]]  # per aspect, plus the verdict and territoriality lists
+    # the rules are data: the same facts always get the same decision, so each is looked up once
+    _decided: dict[tuple[object, ...], Decision] = field(default_factory=dict, repr=False, compare=False)
 
     def decide(self, decision_list: str, facts: Facts) -> Decision:
+        key = (decision_list, *sorted(facts.items()))
+        decided = self._decided.get(key)
+        if decided is None:
+            decided = self._decided[key] = self._first_match(decision_list, facts)
+        return decided
+
+    def _first_match(self, decision_list: str, facts: Facts) -> Decision:
         for decision in self.decisions[decision_list]:
             if decision.matches(facts):
                 return decision
         raise LookupError(f"no rule of {decision_list!r} matches {dict(facts)}")  # a gap in rulings.yaml
 
-    def check(self, aspect: Aspect, facts: Facts) -> tuple[CheckStatus, str, str]:
-        """Status, ruling cited and reason of one check."""
+    def check(self, aspect: Aspect, facts: Facts) -> Decision:
+        """The rule deciding one check: its `outcome` is a CheckStatus, and it cites a ruling."""
         decision = self.decide(aspect, facts)
         assert isinstance(decision.outcome, CheckStatus)
         assert decision.ruling is not None, f"every {aspect} rule cites a ruling"
-        return decision.outcome, decision.ruling, decision.reason
+        return decision
 
     def verdict(self, facts: Facts) -> tuple[Verdict, str | None]:
         decision = self.decide(VERDICT_LIST, facts)
@@ -119,7 +142,10 @@ def _decision(name: str, row: dict[str, Any]) -> Decision:
         outcome = bool(row["applies"])
     else:
         outcome = CheckStatus(row["status"])
-    return Decision(when=row.get("when") or {}, outcome=outcome, ruling=row.get("ruling"), reason=row.get("reason", ""))
+    missing = MissingFact(row["missing"]) if "missing" in row else None
+    if (outcome is CheckStatus.INCONCLUSIVE) != (missing is not None):
+        raise ValueError(f"rulings.yaml, {name}: an inconclusive rule, and only it, names the missing fact: {row}")
+    return Decision(row.get("when") or {}, outcome, row.get("ruling"), row.get("reason", ""), missing)
 
 
 def _check_lists(requirements: Mapping[Aspect, str], decisions: Mapping[str, tuple[Decision, ...]]) -> None:

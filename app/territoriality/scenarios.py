@@ -7,18 +7,18 @@ facts come from the ranking engine (`classify_roster`): one engine, two uses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-import numpy as np
-
 from app.geography import Geography
-from app.territoriality.locations import LocationInput, LocationNote
-from app.territoriality.patients import NotApplicableReason, Patient, resolve_patient
+from app.territoriality.locations import LocationField, LocationInput, LocationNote
+from app.territoriality.patients import NotApplicableReason, Patient, PatientLocationError, resolve_patient
 from app.territoriality.policies import Policy, Tier
-from app.territoriality.ranking import Classification, PhysicianInput, classify_roster
-from app.territoriality.rulings import Aspect, Catalogue, CheckStatus, Facts, Verdict
+from app.territoriality.ranking import Classification, RosterInput, classify_rosters
+from app.territoriality.roster import Physicians, as_roster
+from app.territoriality.rulings import Aspect, Catalogue, CheckStatus, Facts, MissingFact, RulingKind, Verdict
 
 
 class Channel(StrEnum):
@@ -34,14 +34,36 @@ class Offer(StrEnum):
 
 class LocationFact(StrEnum):
     GIVEN = "given"
-    DECLINED = "declined"
+    DECLINED = "declined"  # stated: the patient chose not to give it
+    NOT_OFFERED = "not_offered"  # none, and the patient could not enter one
+    NOT_GIVEN = "not_given"  # the caller did not say
     OUTSIDE_FRANCE = "outside_france"
+
+
+class ProposalsFact(StrEnum):
+    GIVEN = "given"
+    NOT_GIVEN = "not_given"
+
+
+class TerritorialFact(StrEnum):
+    """Where the first physician of the patient's territory was shown."""
+
+    FIRST = "first"
+    NOT_FIRST = "not_first"
+    NONE = "none"
 
 
 class OrderFact(StrEnum):
     RESPECTED = "respected"
     VIOLATED = "violated"
-    NOT_JUDGED = "not_judged"
+
+
+class AvailabilityFact(StrEnum):
+    """Whether a physician of the territory was available for the offer, as the caller states it."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +87,12 @@ class Scenario:
     information_message_shown: bool
     location_input_offered: bool
     patient_location: LocationInput | None
-    proposals: Mapping[Offer, Sequence[PhysicianInput]] | None  # None: ordering not judged
+    proposals: Mapping[Offer, Physicians] | None  # None: ordering not judged
     policy: Policy
+    # whether a physician of the territory was available for an offer at that time; absent: unknown
+    territorial_physician_available: Mapping[Offer, bool] = field(default_factory=dict)
+    # without a location: True when the caller stated that the patient declined, False when he said nothing
+    location_stated: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +119,16 @@ class Check:
     violation: OrderViolation | None = None
     territorial_proposed: bool | None = None  # a territorial physician was among the proposals
     territorial_first: bool | None = None  # ... and was shown first
+    missing: MissingFact | None = None  # the fact an inconclusive check needs
+    deciding: DecidingLocation | None = None  # for a deciding location: whose, and which field
+
+
+@dataclass(frozen=True, slots=True)
+class DecidingLocation:
+    """The location an inconclusive outcome hinges on."""
+
+    physician: int | None  # position in the offer's proposals (0-based); None: the patient's
+    field: LocationField | None  # the field that would decide (a commune code); None: any location that resolves
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +150,46 @@ class Evaluation:
     policy: Policy
     rulings_version: str
     warnings: tuple[ScenarioWarning, ...]
+    verdict_basis: RulingKind | None = None  # what a verdict other than compliant rests on
 
 
 def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scenario) -> Evaluation:
-    patient = resolve_patient(geography, scenario.patient_location)
-    location = _location_fact(patient)
+    """The verdict on one scenario; PatientLocationError when the patient's code does not exist."""
+    [evaluation] = evaluate_scenarios(geography, catalogue, [scenario])
+    if isinstance(evaluation, PatientLocationError):
+        raise evaluation
+    return evaluation
+
+
+def evaluate_scenarios(
+    geography: Geography, catalogue: Catalogue, scenarios: Sequence[Scenario]
+) -> list[Evaluation | PatientLocationError]:
+    """Verdicts on many scenarios (an audit's sessions), their proposals classified all at once."""
+    prepared = [_prepare(geography, scenario) for scenario in scenarios]
+    judged = [item for p in prepared if isinstance(p, _Prepared) for items in p.judged.values() for item in items]
+    classifications = iter(classify_rosters(geography, judged))
+    return [p if isinstance(p, PatientLocationError) else _evaluation(catalogue, p, classifications) for p in prepared]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A scenario's facts before its proposals are classified."""
+
+    scenario: Scenario
+    patient: Patient
+    location: LocationFact
+    facts: dict[str, str | bool]
+    # the proposals to classify, in offer order: facing the patient, then facing each of his possible
+    # départements when he has several (a postal code that serves several)
+    judged: dict[Offer, list[tuple[Patient, RosterInput, Policy]]]
+
+
+def _prepare(geography: Geography, scenario: Scenario) -> _Prepared | PatientLocationError:
+    try:
+        patient = resolve_patient(geography, scenario.patient_location)
+    except PatientLocationError as error:
+        return error
+    location = _location_fact(scenario, patient)
     facts: dict[str, str | bool] = {
         "channel": scenario.channel,
         "location": location,
@@ -126,18 +197,53 @@ def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scen
         "location_input_offered": scenario.location_input_offered,
         "walk_in_after_appointments": scenario.offers.walk_in_after_appointments,
     }
+    judged = {}
+    if location is LocationFact.GIVEN and scenario.proposals is not None:
+        patients = [patient, *_one_departement_each(patient)]
+        for offer in scenario.offers.offered():
+            shown = scenario.proposals.get(offer)
+            if shown is not None:
+                roster = as_roster(shown)
+                judged[offer] = [(p, roster, scenario.policy) for p in patients]
+    return _Prepared(scenario, patient, location, facts, judged)
+
+
+def _one_departement_each(patient: Patient) -> list[Patient]:
+    """A patient placed in several départements, as placed in each one alone; none otherwise."""
+    place = patient.place
+    if place is None or len(place.departements) < 2:
+        return []
+    return [
+        dataclasses.replace(patient, place=dataclasses.replace(place, departements=(d,))) for d in place.departements
+    ]
+
+
+def _evaluation(catalogue: Catalogue, prepared: _Prepared, classifications: Iterator[Classification]) -> Evaluation:
+    scenario, facts = prepared.scenario, prepared.facts
     checks = [_check(catalogue, Aspect.INFORMATION_MESSAGE, facts), _check(catalogue, Aspect.LOCATION_INPUT, facts)]
-    warnings: list[ScenarioWarning] = []
+    warnings = [ScenarioWarning(None, None, note) for note in prepared.patient.notes]
+    walk_in_exempt = False
     for offer in scenario.offers.offered():
-        check, offer_warnings = _ordering_check(geography, catalogue, scenario, patient, offer, location, facts)
+        offer_facts = {**facts, "offer": offer, "walk_in_exempt": offer is Offer.WITHOUT_APPOINTMENT and walk_in_exempt}
+        judged = prepared.judged.get(offer)
+        if judged is None:
+            check = _check(catalogue, Aspect.ORDERING, {**offer_facts, "proposals": ProposalsFact.NOT_GIVEN}, offer)
+        else:
+            views = [next(classifications) for _ in judged]
+            check = _ordering_check(catalogue, scenario, offer, offer_facts, judged[0][1], views)
+            warnings += [ScenarioWarning(offer, w.physician, w.note) for w in views[0].roster_warnings]
         checks.append(check)
-        warnings.extend(offer_warnings)
+        if offer is Offer.WITH_APPOINTMENT:
+            # FAQ-TLC-2's condition, shown: "un médecin du territoire aura été proposé" among the appointments
+            walk_in_exempt = scenario.offers.walk_in_after_appointments and check.territorial_first is True
+    statuses = {c.status for c in checks}
     verdict, verdict_ruling = catalogue.verdict(
-        {**facts, "any_fail": any(c.status is CheckStatus.FAIL for c in checks)}
+        {**facts, "any_fail": CheckStatus.FAIL in statuses, "any_inconclusive": CheckStatus.INCONCLUSIVE in statuses}
     )
     return Evaluation(
         verdict=verdict,
         verdict_ruling=verdict_ruling,
+        verdict_basis=_basis(catalogue, verdict, verdict_ruling, checks),
         territoriality_applicable=catalogue.territoriality_applies(facts),
         ordering_judged=scenario.proposals is not None,
         checks=tuple(checks),
@@ -147,9 +253,11 @@ def evaluate_scenario(geography: Geography, catalogue: Catalogue, scenario: Scen
     )
 
 
-def _location_fact(patient: Patient) -> LocationFact:
+def _location_fact(scenario: Scenario, patient: Patient) -> LocationFact:
     if patient.not_applicable is NotApplicableReason.PATIENT_LOCATION_MISSING:
-        return LocationFact.DECLINED
+        if not scenario.location_input_offered:
+            return LocationFact.NOT_OFFERED
+        return LocationFact.DECLINED if scenario.location_stated else LocationFact.NOT_GIVEN
     if patient.not_applicable is NotApplicableReason.PATIENT_OUTSIDE_FRANCE:
         return LocationFact.OUTSIDE_FRANCE
     return LocationFact.GIVEN
@@ -163,58 +271,115 @@ def _check(
     violation: OrderViolation | None = None,
     territorial_proposed: bool | None = None,
     territorial_first: bool | None = None,
+    deciding: DecidingLocation | None = None,
 ) -> Check:
-    status, ruling, reason = catalogue.check(aspect, facts)
+    rule = catalogue.check(aspect, facts)
+    assert isinstance(rule.outcome, CheckStatus)
+    assert rule.ruling is not None
+    deciding = deciding if rule.missing is MissingFact.DECIDING_LOCATION else None
     return Check(
-        catalogue.requirements[aspect], aspect, offer, status, ruling, reason,
-        violation, territorial_proposed, territorial_first,
+        catalogue.requirements[aspect], aspect, offer, rule.outcome, rule.ruling, rule.reason,
+        violation, territorial_proposed, territorial_first, rule.missing, deciding,
     )  # fmt: skip
 
 
+def _basis(catalogue: Catalogue, verdict: Verdict, ruling: str | None, checks: list[Check]) -> RulingKind | None:
+    """What a verdict rests on: a public source, or only this project's rules. None for compliant."""
+    if verdict is Verdict.NON_COMPLIANT:
+        kinds = {catalogue.rulings[c.ruling].kind for c in checks if c.status is CheckStatus.FAIL}
+        return RulingKind.SOURCE if RulingKind.SOURCE in kinds else RulingKind.PROJECT_CHOICE
+    return catalogue.rulings[ruling].kind if ruling is not None else None
+
+
 def _ordering_check(
-    geography: Geography,
     catalogue: Catalogue,
     scenario: Scenario,
-    patient: Patient,
     offer: Offer,
-    location: LocationFact,
     facts: Facts,
-) -> tuple[Check, tuple[ScenarioWarning, ...]]:
-    shown = scenario.proposals.get(offer) if scenario.proposals is not None else None
-    if shown is None or location is not LocationFact.GIVEN:
-        order = OrderFact.NOT_JUDGED
-        return _check(catalogue, Aspect.ORDERING, {**facts, "offer": offer, "order": order}, offer), ()
-    classification = classify_roster(geography, patient, shown, scenario.policy)
-    violation = first_order_violation(classification, shown)
-    order = OrderFact.VIOLATED if violation else OrderFact.RESPECTED
-    territorial = [classification.tier(i) in scenario.policy.territorial for i in range(len(shown))]
-    check = _check(
+    shown: RosterInput,
+    views: list[Classification],
+) -> Check:
+    """`views[0]`: the proposals facing the patient; the others, facing each of his départements."""
+    classification = views[0]
+    tiers = classification.tiers.tolist()
+    table = scenario.policy.territorial_table.tolist()
+    territorial = [table[t] for t in tiers]
+    shown_facts = _shown_facts(table, tiers)
+    deciding = _deciding_location(scenario.policy, views, shown_facts)
+    available = scenario.territorial_physician_available.get(offer)
+    return _check(
         catalogue,
         Aspect.ORDERING,
-        {**facts, "offer": offer, "order": order},
+        {
+            **facts,
+            **shown_facts,
+            "proposals": ProposalsFact.GIVEN,
+            "certain": deciding is None,
+            "available": AvailabilityFact.UNKNOWN if available is None else AVAILABILITY[available],
+        },
         offer,
-        violation=violation,
+        violation=first_order_violation(classification, shown),
         territorial_proposed=any(territorial),
         territorial_first=bool(territorial) and territorial[0],
+        deciding=deciding,
     )
-    warnings = [ScenarioWarning(offer, None, note) for note in patient.notes]
-    warnings += [ScenarioWarning(offer, w.physician, w.note) for w in classification.roster_warnings]
-    return check, tuple(warnings)
 
 
-def first_order_violation(classification: Classification, shown: Sequence[PhysicianInput]) -> OrderViolation | None:
+def _deciding_location(
+    policy: Policy, views: list[Classification], shown_facts: dict[str, str]
+) -> DecidingLocation | None:
+    """The location the ordering facts hinge on, or None when every possible reading gives the same
+    facts. Readings: each of the patient's départements; for a physician of several départements,
+    his best and his worst; for an unlocated physician, the best tier (his code may be right)."""
+    table = policy.territorial_table.tolist()
+    unlocated = policy.tier_order.index(Tier.UNLOCATED)
+    if any(_shown_facts(table, view.tiers.tolist()) != shown_facts for view in views[1:]):
+        return DecidingLocation(None, LocationField.COMMUNE)
+    for view in views:
+        best, worst = view.tiers.tolist(), view.worst_tiers.tolist()
+        hopeful = [0 if tier == unlocated else tier for tier in best]
+        if _shown_facts(table, worst) != shown_facts or _shown_facts(table, hopeful) != shown_facts:
+            return next(
+                DecidingLocation(i, LocationField.COMMUNE if b != w else None)
+                for i, (b, w) in enumerate(zip(best, worst, strict=True))
+                if b != w or b == unlocated
+            )
+    return None
+
+
+AVAILABILITY = {True: AvailabilityFact.YES, False: AvailabilityFact.NO}
+
+
+def _shown_facts(territorial_table: list[bool], tiers: list[int]) -> dict[str, str]:
+    """What the ordering rules look at in the tiers shown, in the order shown."""
+    territorial = [territorial_table[t] for t in tiers]
+    if not any(territorial):
+        where = TerritorialFact.NONE
+    else:
+        where = TerritorialFact.FIRST if territorial[0] else TerritorialFact.NOT_FIRST
+    misordered = _first_misordered(tiers) is not None
+    return {"territorial": where, "order": OrderFact.VIOLATED if misordered else OrderFact.RESPECTED}
+
+
+def _first_misordered(tiers: list[int]) -> int | None:
+    """The first position shown before one of a strictly better tier (lists are short: plain Python)."""
+    best_after = len(tiers) and max(tiers) + 1
+    worse_than_after = [False] * len(tiers)
+    for position in range(len(tiers) - 1, -1, -1):
+        worse_than_after[position] = tiers[position] > best_after
+        best_after = min(best_after, tiers[position])
+    return next((p for p, worse in enumerate(worse_than_after) if worse), None)
+
+
+def first_order_violation(classification: Classification, shown: RosterInput) -> OrderViolation | None:
     """The first physician shown before one of a strictly better tier, and the first such one after him."""
-    tiers = classification.tiers
-    if len(tiers) < 2:
+    tiers = classification.tiers.tolist()
+    first = _first_misordered(tiers)
+    if first is None:
         return None
-    best_after = np.minimum.accumulate(tiers[::-1])[::-1]  # best tier from each position to the end
-    offending = np.nonzero(tiers[:-1] > best_after[1:])[0]
-    if not len(offending):
-        return None
-    first = int(offending[0])
-    better = first + 1 + int(np.argmax(tiers[first + 1 :] < tiers[first]))
+    better = next(p for p in range(first + 1, len(tiers)) if tiers[p] < tiers[first])
 
     def describe(index: int) -> ShownPhysician:
-        return ShownPhysician(shown[index].id, index + 1, classification.tier(index))
+        return ShownPhysician(shown.ids[index], index + 1, classification.tier(index))
 
     return OrderViolation(describe(first), describe(better))

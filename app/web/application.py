@@ -6,36 +6,37 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
+from app import resources
 from app.contract.operations import Reference
-from app.geography import load_geography
 from app.settings import Settings
-from app.territoriality.locations import commune_places
-from app.territoriality.rulings import load_catalogue
-from app.web import endpoints, metrics, sandbox
+from app.web import communes, demo, endpoints, metrics, sandbox
 from app.web.middleware import AccessLogMiddleware, ApiKeyMiddleware, SecurityHeadersMiddleware
 from app.web.problems import EXCEPTION_HANDLERS
 from app.web.work import Work
 
-OPENAPI_FILE = Path(__file__).resolve().parent.parent.parent / "openapi.yaml"
+OPENAPI_FILE = resources.data_path("openapi.yaml")
 ROUTES = [
+    Route("/", endpoints.index, methods=["GET"]),
     Route("/healthz", endpoints.healthz, methods=["GET"]),
     Route("/readyz", endpoints.readyz, methods=["GET"]),
     Route("/openapi.yaml", endpoints.openapi_document, methods=["GET"]),
     Route("/v1/information-message", endpoints.get_information_message, methods=["GET"]),
     Route("/v1/policies", endpoints.list_policies, methods=["GET"]),
     Route("/v1/rankings", endpoints.create_ranking, methods=["POST"]),
+    Route("/v1/rankings/fhir", endpoints.create_fhir_ranking, methods=["POST"]),
     Route("/v1/rulings", endpoints.list_rulings, methods=["GET"]),
     Route("/v1/scenario-evaluations", endpoints.create_scenario_evaluation, methods=["POST"]),
     Route("/v1/audits", endpoints.create_audit, methods=["POST"]),
+    Route("/v1/communes", communes.search_communes, methods=["GET"]),
     Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
     *sandbox.ROUTES,
+    *demo.ROUTES,
 ]
 
 
@@ -62,10 +63,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        geography = load_geography(settings.geodata_dir)
-        commune_places(geography)  # built before the first request, not during it
         work = Work(settings.max_queued_bytes, settings.compute_threads)
-        app.state.service = endpoints.Service(settings, Reference(geography, load_catalogue()), work)
+        app.state.service = endpoints.Service(settings, Reference.load(settings.geodata_dir), work)
         # The geodata are a few hundred thousand objects that live as long as the process: keep the
         # garbage collector from walking them again at every full collection.
         gc.collect()

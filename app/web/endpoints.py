@@ -35,6 +35,11 @@ def service_of(request: Request) -> Service:
     return request.app.state.service
 
 
+async def index(request: Request) -> Response:
+    links = {"docs": "/docs", "openapi": "/openapi.yaml", "health": "/healthz"}
+    return json_response({"name": "territorialite", "version": __version__, "links": links})
+
+
 async def healthz(request: Request) -> Response:
     return json_response({"status": "ok", "version": __version__})
 
@@ -63,27 +68,38 @@ async def list_rulings(request: Request) -> Response:
 
 
 async def create_ranking(request: Request) -> Response:
-    def rank(reference: Reference, body: bytes) -> tuple[object, int | None]:
-        return operations.rank(reference, body)
+    def rank(reference: Reference, body: bytes) -> Answer:
+        answer, size = operations.rank(reference, body)
+        return answer, size, JSON
 
     return await compute(request, rank)
 
 
+async def create_fhir_ranking(request: Request) -> Response:
+    def rank_fhir(reference: Reference, body: bytes) -> Answer:
+        answer = operations.rank_fhir(reference, body)
+        return answer.body, answer.roles, answer.media_type
+
+    return await compute(request, rank_fhir)
+
+
 async def create_scenario_evaluation(request: Request) -> Response:
-    def evaluate(reference: Reference, body: bytes) -> tuple[object, int | None]:
-        return operations.evaluate(reference, body), None
+    def evaluate(reference: Reference, body: bytes) -> Answer:
+        return operations.evaluate(reference, body), None, JSON
 
     return await compute(request, evaluate)
 
 
 async def create_audit(request: Request) -> Response:
-    def audit(reference: Reference, body: bytes) -> tuple[object, int | None]:
-        return operations.audit(reference, body), None
+    def audit(reference: Reference, body: bytes) -> Answer:
+        return operations.audit(reference, body), None, JSON
 
     return await compute(request, audit)
 
 
-Operation = Callable[[Reference, bytes], tuple[object, int | None]]
+JSON = "application/json"
+Answer = tuple[object, int | None, str]  # the answer's body, the physicians ranked if any, its media type
+Operation = Callable[[Reference, bytes], Answer]
 
 
 async def compute(request: Request, operation: Operation) -> Response:
@@ -94,21 +110,25 @@ async def compute(request: Request, operation: Operation) -> Response:
     check_media_type(request)
     with service.work.admitted(declared_size(request, settings.max_body_bytes)):
         body = await read_body(request, settings)
-        work = functools.partial(answer_json, operation, service.reference, body, settings.max_answer_bytes)
+        work = functools.partial(answer_bytes, operation, service.reference, body, settings.max_answer_bytes)
         if len(body) <= settings.inline_body_bytes:  # milliseconds at most: cheaper than a thread hop
-            content, ranking_size = work()
+            content, ranking_size, media_type = work()
         else:
-            content, ranking_size = await service.work.run(work, functools.partial(ensure_connected, request))
+            content, ranking_size, media_type = await service.work.run(
+                work, functools.partial(ensure_connected, request)
+            )
     request.state.ranking_size = ranking_size
-    return Response(content, media_type="application/json")
+    return Response(content, media_type=media_type)
 
 
-def answer_json(operation: Operation, reference: Reference, body: bytes, max_bytes: int) -> tuple[bytes, int | None]:
-    answer, ranking_size = operation(reference, body)
+def answer_bytes(
+    operation: Operation, reference: Reference, body: bytes, max_bytes: int
+) -> tuple[bytes, int | None, str]:
+    answer, ranking_size, media_type = operation(reference, body)
     content = pydantic_core.to_json(answer)
     if len(content) > max_bytes:  # no valid request comes near: a defect, not the client's fault
         raise AnswerTooLargeError(len(content))
-    return content, ranking_size
+    return content, ranking_size, media_type
 
 
 class AnswerTooLargeError(Exception):

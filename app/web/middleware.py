@@ -96,7 +96,7 @@ class SecurityHeadersMiddleware:
                     headers["Cache-Control"] = "public, max-age=86400"
                 else:
                     headers["Cache-Control"] = "no-store"
-                if path.startswith("/docs"):
+                if path.startswith(("/docs", "/demo")):
                     headers["Content-Security-Policy"] = SANDBOX_CSP
                 else:
                     headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"

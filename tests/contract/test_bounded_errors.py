@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from app.contract import operations
 from app.contract.limits import MAX_AUDIT_FIELD_ERRORS, MAX_FIELD_ERRORS
 from app.contract.problems import ProblemError, from_validation_error, pointer
-from app.contract.requests import RankingRequest
+from app.contract.requests import RANKING_REQUEST
 from app.geography import Geography
 from app.territoriality.rulings import load_catalogue
 
@@ -50,7 +50,7 @@ def test_the_first_errors_are_the_same_however_many_follow() -> None:
     """Past the limit they are read from pydantic's JSON rendering: the same errors as errors() gives."""
     document = {"physicians": [{"id": "", "location": {"commune": "1"}} for _ in range(80)], "limit": 0}
     with pytest.raises(ValidationError) as caught:
-        RankingRequest.model_validate_json(json.dumps(document))
+        RANKING_REQUEST.validate_json(json.dumps(document))
     error = caught.value
     assert error.error_count() > MAX_FIELD_ERRORS
     expected = [(pointer(*e["loc"]), e["msg"]) for e in error.errors()[:MAX_FIELD_ERRORS]]

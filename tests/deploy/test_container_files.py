@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from app.contract.problems import PROBLEM_TYPES, TYPE_PREFIX
 from tests.live_server import ROOT
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
@@ -64,3 +67,47 @@ def test_dockerfile_is_slim_non_root_with_geodata_and_healthcheck() -> None:
 def test_dockerignore_keeps_the_image_small() -> None:
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert {".venv", ".git", "tests"} <= set(ignored)
+
+
+def _seconds(duration: str) -> int:
+    assert duration.endswith("s"), duration
+    return int(duration[:-1])
+
+
+def test_probes_have_explicit_timeouts_that_outlast_the_check_inside() -> None:
+    documents = list(yaml.safe_load_all((ROOT / "deploy/kubernetes.yaml").read_text(encoding="utf-8")))
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    readiness, liveness = container["readinessProbe"], container["livenessProbe"]
+    for probe in (readiness, liveness):
+        assert {"timeoutSeconds", "periodSeconds", "failureThreshold"} <= probe.keys(), probe
+    # a pod leaves the Service before it is killed
+    assert (
+        liveness["timeoutSeconds"] * liveness["failureThreshold"]
+        > readiness["timeoutSeconds"] * readiness["failureThreshold"]
+    )
+
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    instruction = re.search(r"^HEALTHCHECK (.*?) CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert instruction
+    options = dict(re.findall(r"--([a-z-]+)=(\S+)", instruction.group(1)))
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]["api"]
+    healthcheck = compose["healthcheck"]
+    assert healthcheck["test"] == ["CMD", *json.loads(instruction.group(2))]  # one check, stated twice
+    for option, key in (("interval", "interval"), ("timeout", "timeout"), ("retries", "retries")):
+        assert str(options[option]) == str(healthcheck[key]), option
+    inner = re.search(r"timeout=(\d+)\)", healthcheck["test"][-1])
+    assert inner
+    assert int(inner.group(1)) < _seconds(healthcheck["timeout"])  # the check fails cleanly before Docker kills it
+
+
+def test_nginx_refuses_bodies_at_the_services_limit_with_its_problem() -> None:
+    config = (ROOT / "deploy/nginx.conf").read_text(encoding="utf-8")
+    limit = re.search(r"client_max_body_size (\d+)m;", config)
+    assert limit
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]["api"]
+    assert int(limit.group(1)) << 20 == int(compose["environment"]["TERRITORIALITE_MAX_BODY_BYTES"])
+    problem = json.loads(re.search(r"return 413 '(.*)';", config).group(1))  # type: ignore[union-attr]
+    assert problem["type"] == TYPE_PREFIX + "payload-too-large"
+    assert (problem["status"], problem["title"]) == PROBLEM_TYPES["payload-too-large"]  # as the service answers
+    assert problem["detail"] == f"the body must not exceed {int(limit.group(1)) << 20} bytes"

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -82,7 +85,7 @@ def test_postal_code_shared_by_two_departements(geography: Geography) -> None:
         (14.6161, -61.0588, "972"),
         (4.9372, -52.3260, "973"),
         (-20.8823, 55.4504, "974"),
-        (-12.7806, 45.2279, "976"),  # Mamoudzou, just off the generalised coastline
+        (-12.7806, 45.2279, "976"),  # Mamoudzou
         (41.9192, 8.7369, "2A"),
         (42.6973, 9.4509, "2B"),
         (48.3904, -4.4861, "29"),
@@ -121,11 +124,29 @@ def test_adjacency_is_symmetric_and_irreflexive(geography: Geography) -> None:
             assert departement in geography.adjacency[other], (departement, other)
 
 
-def test_corner_contacts_follow_the_hand_review(geography: Geography) -> None:
-    assert geography.are_adjacent("04", "13")
-    assert geography.are_adjacent("54", "67")
-    assert not geography.are_adjacent("57", "88")
-    assert not geography.are_adjacent("83", "84")
+def test_corner_pairs_follow_the_sources(geography: Geography) -> None:
+    # Beaumont-de-Pertuis (84) borders Vinon-sur-Verdon (83); no commune of 04 borders one of 13.
+    assert "84" in geography.neighbours("83")
+    assert "13" not in geography.neighbours("04")
+    # Val-et-Châtillon (54) borders Grandfontaine (67); the Moselle's neighbours exclude the Vosges.
+    assert "67" in geography.neighbours("54")
+    assert "88" not in geography.neighbours("57")
+
+
+def review_rows() -> list[dict[str, str]]:
+    path = Path(__file__).resolve().parents[2] / "tools" / "adjacency_review.csv"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+@pytest.mark.parametrize("row", review_rows(), ids=lambda r: f"{r['departement_a']}-{r['departement_b']}")
+def test_adjacency_follows_each_reviewed_pair_and_its_source(geography: Geography, row: dict[str, str]) -> None:
+    assert row["decision"] in {"adjacent", "not_adjacent"}
+    assert row["kind"] in {"S", "P"}
+    assert row["source"].strip()
+    assert row["evidence"].strip()
+    adjacent = row["departement_b"] in geography.neighbours(row["departement_a"])
+    assert adjacent is (row["decision"] == "adjacent")
 
 
 def test_overseas_have_no_land_neighbour(geography: Geography) -> None:
@@ -160,7 +181,6 @@ def test_unknown_and_malformed_codes_are_typed_results(geography: Geography) -> 
 def test_resolver_never_raises_on_arbitrary_text(text: str) -> None:
     assert isinstance(GEOGRAPHY.commune(text), CommuneMatch | NotFound)
     assert isinstance(GEOGRAPHY.postal_code(text), PostalCode | NotFound)
-    GEOGRAPHY.departement(text)
 
 
 @given(st.floats(-90, 90), st.floats(-180, 180))

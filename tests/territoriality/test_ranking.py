@@ -156,3 +156,25 @@ def test_ten_thousand_physicians_rank() -> None:
     result = ranked("69123", roster, POLICY_LIST[0])
     assert len(result) == 10_000
     assert result[0].tier is Tier.SAME_DEPARTEMENT
+
+
+@pytest.mark.parametrize("policy", POLICY_LIST, ids=lambda p: p.name)
+def test_a_physician_by_a_shared_postal_code_is_placed_like_a_patient(policy: Policy) -> None:
+    # 05110 serves communes of Alpes-de-Haute-Provence (04) and Hautes-Alpes (05)
+    assert GEOGRAPHY.postal_codes["05110"].departements == ("04", "05")
+    roster = [
+        PhysicianInput("paris", LocationInput(commune="75056")),
+        PhysicianInput("x", LocationInput(postal_code="05110")),
+    ]
+    for patient, best in (("04070", "04"), ("05061", "05")):
+        result = rank_physicians(GEOGRAPHY, LocationInput(commune=patient), roster, policy)
+        first = result.ranking[0]
+        assert (first.id, first.territorial, first.departement) == ("x", True, best)
+        [warning] = result.classification.roster_warnings
+        assert (warning.physician, warning.note.code, warning.note.field) == (
+            1,
+            "several_departements",
+            LocationField.POSTAL_CODE,
+        )
+        if policy.name == "departement":  # the other département is adjacent: a worse tier
+            assert result.classification.worst_tiers[1] > result.classification.tiers[1]

@@ -8,17 +8,23 @@ import pytest
 from app.territoriality.rulings import Aspect, load_catalogue
 
 CATALOGUE = load_catalogue()
-FAQ_EXTRACT = Path(__file__).resolve().parents[3] / "shared/reference/ans-faq-extract.txt"
+FAQ = Path(__file__).resolve().parents[2] / "docs/reference/ans-faq-teleconsultation.txt"
 
 FACT_VALUES = {
     "channel": ["video", "phone", "phone_to_video"],
-    "location": ["given", "declined", "outside_france"],
+    "location": ["given", "declined", "not_offered", "not_given", "outside_france"],
     "message_shown": [True, False],
     "location_input_offered": [True, False],
     "walk_in_after_appointments": [True, False],
     "offer": ["with_appointment", "without_appointment"],
-    "order": ["respected", "violated", "not_judged"],
+    "walk_in_exempt": [True, False],
+    "proposals": ["given", "not_given"],
+    "territorial": ["first", "not_first", "none"],
+    "order": ["respected", "violated"],
+    "certain": [True, False],
+    "available": ["yes", "no", "unknown"],
     "any_fail": [True, False],
+    "any_inconclusive": [True, False],
 }
 
 
@@ -41,9 +47,8 @@ def test_every_check_rule_cites_a_known_ruling() -> None:
             assert row.reason
 
 
-@pytest.mark.skipif(not FAQ_EXTRACT.exists(), reason="the shared FAQ extract is not beside the project")
 def test_quotes_are_word_for_word_from_the_faq() -> None:
-    faq = " ".join(FAQ_EXTRACT.read_text(encoding="utf-8").split())
+    faq = " ".join(FAQ.read_text(encoding="utf-8").split())
     for ruling in CATALOGUE.rulings.values():
         if ruling.kind == "source":
             assert ruling.quote
@@ -52,6 +57,7 @@ def test_quotes_are_word_for_word_from_the_faq() -> None:
 
 
 def test_project_choices_are_marked_as_such() -> None:
-    kinds = {r.id: r.kind for r in CATALOGUE.rulings.values()}
-    assert kinds["P-ORDER-1"] == kinds["P-ABROAD-1"] == "project_choice"
-    assert all(kinds[f"FAQ-TLC-{i}"] == "source" for i in range(1, 6))
+    for ruling in CATALOGUE.rulings.values():
+        assert ruling.kind == ("project_choice" if ruling.id.startswith("P-") else "source"), ruling.id
+        assert (ruling.quote is None) == (ruling.kind == "project_choice"), ruling.id
+    assert {r for r in CATALOGUE.rulings if r.startswith("FAQ-")} == {f"FAQ-TLC-{i}" for i in range(1, 8)}

@@ -8,8 +8,17 @@ from app.geography import Geography
 from app.territoriality.locations import LocationField, LocationInput
 from app.territoriality.policies import DEPARTEMENT_V1, Tier
 from app.territoriality.ranking import PhysicianInput
-from app.territoriality.rulings import Aspect, CheckStatus, Verdict, load_catalogue
-from app.territoriality.scenarios import Channel, Evaluation, Offer, Offers, Scenario, evaluate_scenario
+from app.territoriality.rulings import Aspect, CheckStatus, MissingFact, RulingKind, Verdict, load_catalogue
+from app.territoriality.scenarios import (
+    Channel,
+    DecidingLocation,
+    Evaluation,
+    LocationFact,
+    Offer,
+    Offers,
+    Scenario,
+    evaluate_scenario,
+)
 
 MARSEILLE = LocationInput(postal_code="13001")
 IN_MARSEILLE = PhysicianInput("marseille", LocationInput(commune="13055"))
@@ -95,3 +104,132 @@ def test_warnings_say_which_offer_and_which_physician(geography: Geography) -> N
         LocationField.COMMUNE,
         "physician_unlocated",
     )
+
+
+def test_no_territorial_physician_proposed_is_inconclusive_until_availability_is_stated(geography: Geography) -> None:
+    only_paris = {Offer.WITH_APPOINTMENT: [IN_PARIS]}
+    unknown = evaluate(geography, proposals=only_paris)
+    assert (unknown.verdict, ordering(unknown).status) == (Verdict.INCONCLUSIVE, CheckStatus.INCONCLUSIVE)
+    assert ordering(unknown).missing is MissingFact.TERRITORIAL_PHYSICIAN_AVAILABLE
+    none_available = evaluate(
+        geography, proposals=only_paris, territorial_physician_available={Offer.WITH_APPOINTMENT: False}
+    )
+    assert (none_available.verdict, ordering(none_available).ruling) == (Verdict.COMPLIANT, "P-ORDER-1")
+    one_available = evaluate(
+        geography, proposals=only_paris, territorial_physician_available={Offer.WITH_APPOINTMENT: True}
+    )
+    assert (one_available.verdict, ordering(one_available).ruling) == (Verdict.NON_COMPLIANT, "P-AVAILABLE-1")
+
+
+def test_misorder_among_non_territorial_tiers_cites_the_project_rule(geography: Geography) -> None:
+    result = evaluate(geography, proposals={Offer.WITH_APPOINTMENT: [IN_MARSEILLE, IN_PARIS, IN_AVIGNON]})
+    assert (result.verdict, ordering(result).ruling) == (Verdict.NON_COMPLIANT, "P-ORDER-1")
+    assert load_catalogue().rulings["P-ORDER-1"].kind is RulingKind.PROJECT_CHOICE
+
+
+def test_the_walk_in_exemption_needs_a_territorial_physician_first_among_appointments(geography: Geography) -> None:
+    both = Offers(with_appointment=True, without_appointment=True, without_appointment_only_after_appointments=True)
+    walk_in = [IN_PARIS, IN_MARSEILLE]
+    shown = evaluate(
+        geography, offers=both, proposals={Offer.WITH_APPOINTMENT: [IN_MARSEILLE], Offer.WITHOUT_APPOINTMENT: walk_in}
+    )
+    assert ordering(shown, Offer.WITHOUT_APPOINTMENT).ruling == "FAQ-TLC-2"
+    not_shown = evaluate(
+        geography,
+        offers=both,
+        proposals={Offer.WITH_APPOINTMENT: [IN_PARIS], Offer.WITHOUT_APPOINTMENT: walk_in},
+        territorial_physician_available={Offer.WITH_APPOINTMENT: False},
+    )
+    assert (
+        ordering(not_shown, Offer.WITHOUT_APPOINTMENT).status,
+        ordering(not_shown, Offer.WITHOUT_APPOINTMENT).ruling,
+    ) == (
+        CheckStatus.FAIL,
+        "FAQ-TLC-7",
+    )
+
+
+def test_the_message_cites_faq_tlc_3_only_for_a_declined_location(geography: Geography) -> None:
+    def message(evaluation: Evaluation) -> str:
+        return next(c.ruling for c in evaluation.checks if c.aspect is Aspect.INFORMATION_MESSAGE)
+
+    assert message(evaluate(geography, patient_location=None)) == "FAQ-TLC-3"
+    assert message(evaluate(geography)) == "P-MESSAGE-1"
+
+
+def test_a_shared_postal_code_that_decides_the_answer_makes_it_inconclusive(geography: Geography) -> None:
+    shared = PhysicianInput("shared", LocationInput(postal_code="05110"))  # 04 or 05
+    result = evaluate(
+        geography,
+        patient_location=LocationInput(commune="04070"),
+        proposals={Offer.WITH_APPOINTMENT: [shared, IN_PARIS]},
+    )
+    check = ordering(result)
+    assert (check.status, check.missing, check.deciding) == (
+        CheckStatus.INCONCLUSIVE,
+        MissingFact.DECIDING_LOCATION,
+        DecidingLocation(0, LocationField.COMMUNE),
+    )
+
+
+def test_patient_warnings_come_once_whatever_the_offers(geography: Geography) -> None:
+    both = Offers(with_appointment=True, without_appointment=True)
+    old_code = LocationInput(commune="01003")  # an old code of a merged commune
+    result = evaluate(geography, offers=both, patient_location=old_code, proposals=None)
+    assert [(w.offer, w.physician, w.note.code) for w in result.warnings] == [(None, None, "old_commune_code")]
+
+
+def test_a_patient_location_not_stated_is_not_a_declined_one(geography: Geography) -> None:
+    silent = evaluate(geography, patient_location=None, location_stated=False)
+    assert (silent.verdict, ordering(silent).missing) == (Verdict.INCONCLUSIVE, MissingFact.PATIENT_LOCATION)
+    declined = evaluate(geography, patient_location=None, location_stated=True)
+    assert (declined.verdict, ordering(declined).ruling) == (Verdict.COMPLIANT, "FAQ-TLC-3")
+
+
+def test_without_a_location_input_no_one_declined(geography: Geography) -> None:
+    result = evaluate(geography, patient_location=None, location_input_offered=False)
+    rulings = {c.aspect: c.ruling for c in result.checks}
+    assert rulings == {
+        Aspect.INFORMATION_MESSAGE: "P-MESSAGE-1",
+        Aspect.LOCATION_INPUT: "FAQ-TLC-6",
+        Aspect.ORDERING: "FAQ-TLC-6",
+    }
+    assert "declined" not in " ".join(c.reason for c in result.checks)
+    assert result.verdict is Verdict.NON_COMPLIANT
+
+
+def test_an_unlocated_physician_who_could_decide_makes_it_inconclusive(geography: Geography) -> None:
+    unknown = PhysicianInput("ghost", LocationInput(commune="99999"))
+    result = evaluate(geography, proposals={Offer.WITH_APPOINTMENT: [unknown, IN_MARSEILLE]})
+    assert (ordering(result).status, ordering(result).deciding) == (CheckStatus.INCONCLUSIVE, DecidingLocation(0, None))
+    last = evaluate(geography, proposals={Offer.WITH_APPOINTMENT: [IN_MARSEILLE, unknown]})
+    assert ordering(last).status is CheckStatus.PASS  # whatever his tier, a physician of the territory came first
+
+
+def test_a_patient_of_several_departements_is_judged_in_each(geography: Geography) -> None:
+    in_04 = PhysicianInput("digne", LocationInput(commune="04070"))
+    result = evaluate(
+        geography, patient_location=LocationInput(postal_code="05110"), proposals={Offer.WITH_APPOINTMENT: [in_04]}
+    )
+    assert (ordering(result).status, ordering(result).deciding) == (
+        CheckStatus.INCONCLUSIVE,
+        DecidingLocation(None, LocationField.COMMUNE),
+    )
+
+
+def test_a_failure_whatever_the_availability_is_a_failure(geography: Geography) -> None:
+    result = evaluate(geography, proposals={Offer.WITH_APPOINTMENT: [IN_PARIS, IN_AVIGNON]})
+    assert (result.verdict, ordering(result).ruling, result.verdict_basis) == (
+        Verdict.NON_COMPLIANT,
+        "P-ORDER-1",
+        RulingKind.PROJECT_CHOICE,
+    )
+
+
+def test_the_verdict_says_whether_it_rests_on_a_public_source(geography: Geography) -> None:
+    assert (
+        evaluate(geography, proposals={Offer.WITH_APPOINTMENT: [IN_PARIS, IN_MARSEILLE]}).verdict_basis
+        is RulingKind.SOURCE
+    )
+    assert evaluate(geography).verdict_basis is None
+    assert LocationFact.NOT_GIVEN.value == "not_given"

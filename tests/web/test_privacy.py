@@ -8,6 +8,7 @@ import httpx
 from tests.live_server import LiveServer
 
 COMMUNE, POSTAL_CODE, LAT, LON = "2B096", "20250", 42.30612, 9.15027  # Corte
+TYPED = "Cortè"  # what a patient types in a location field
 
 
 def test_no_patient_location_in_logs_at_debug_level() -> None:
@@ -36,9 +37,14 @@ def test_no_patient_location_in_logs_at_debug_level() -> None:
             assert client.post("/v1/scenario-evaluations", json=scenario).status_code == 200
             session = {**scenario, "session_id": "s1", "timestamp": "2026-11-20T10:00:00Z"}
             assert client.post("/v1/audits", json={"sessions": [session]}).status_code == 200
+            for typed in (TYPED, POSTAL_CODE, COMMUNE, "cort", "corrte"):
+                assert client.get("/v1/communes", params={"q": typed}).status_code == 200
+            assert client.get("/v1/communes", params={"q": TYPED + "\x07"}).status_code == 422
+            assert client.get("/v1/communes", params={"q": TYPED, "limit": "99"}).status_code == 422
     finally:
         server.stop()
     logs = server.logs()
     assert '"route": "/v1/rankings"' in logs  # the access log is there, at debug level
-    for secret in (COMMUNE, POSTAL_CODE, str(LAT), str(LON), "42.306", "9.150"):
+    assert '"route": "/v1/communes"' in logs
+    for secret in (COMMUNE, POSTAL_CODE, str(LAT), str(LON), "42.306", "9.150", "Cort", "cort", "Cort%C3%A8", "rrte"):
         assert secret not in logs, secret

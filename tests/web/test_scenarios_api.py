@@ -5,9 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.conformance.decision_table import TABLE_MD, outcome_of, read_table, render_markdown, request_for
+from app.conformance.decision_table import TABLE_CSV, TABLE_MD, outcome_of, read_table, render_markdown, request_for
+from tests.live_server import ROOT
 
-TABLE = read_table()
+TABLE = read_table(ROOT / "docs" / TABLE_CSV)
 MARSEILLE = {"id": "dr-marseille", "location": {"commune": "13055"}}
 PARIS = {"id": "dr-paris", "location": {"commune": "75056"}}
 
@@ -36,11 +37,11 @@ def checks_by_aspect(result: dict) -> dict[tuple[str, str | None], dict]:
 
 
 def test_the_table_covers_every_combination() -> None:
-    assert len(TABLE) == 3 * 4 * 2 * 2 * 2 * 2
+    assert len(TABLE) == 3 * 4 * 3 * 2 * 2 * 7
 
 
 def test_the_documented_table_is_rendered_from_the_data() -> None:
-    assert TABLE_MD.read_text(encoding="utf-8") == render_markdown(TABLE)
+    assert (ROOT / "docs" / TABLE_MD).read_text(encoding="utf-8") == render_markdown(TABLE)
 
 
 @pytest.mark.parametrize("row", TABLE, ids=lambda r: "-".join(r[c] for c in list(r)[:6]))
@@ -115,7 +116,7 @@ def test_walk_in_offered_first_must_itself_be_territorial_first(client: httpx.Cl
     result = evaluate(client, body)
     assert result["verdict"] == "non_compliant"
     walk_in = checks_by_aspect(result)[("ordering", "without_appointment")]
-    assert (walk_in["status"], walk_in["ruling"]) == ("fail", "FAQ-TLC-1")
+    assert (walk_in["status"], walk_in["ruling"]) == ("fail", "FAQ-TLC-7")
     assert walk_in["violation"] == {
         "shown_first": {"id": "dr-paris", "position": 1, "tier": "outside_territory"},
         "better_shown_after": {"id": "dr-marseille", "position": 2, "tier": "same_departement"},
@@ -141,12 +142,12 @@ def test_ordering_uses_the_requested_policy(client: httpx.Client) -> None:
     assert checks_by_aspect(result)[("ordering", "with_appointment")]["status"] == "pass"
 
 
-def test_without_proposals_the_ordering_is_not_judged(client: httpx.Client) -> None:
+def test_without_proposals_the_ordering_is_inconclusive_and_names_them(client: httpx.Client) -> None:
     result = evaluate(client, scenario(proposals=None))
     assert result["ordering_judged"] is False
+    assert (result["verdict"], result["verdict_ruling"]) == ("inconclusive", "P-EVIDENCE-1")
     ordering = checks_by_aspect(result)[("ordering", "with_appointment")]
-    assert ordering["status"] == "not_applicable"
-    assert "not judged" in ordering["reason"]
+    assert (ordering["status"], ordering["missing_fact"]) == ("inconclusive", "/proposals/with_appointment")
 
 
 def test_patient_abroad_is_not_applicable_citing_the_project_rule(client: httpx.Client) -> None:
@@ -175,7 +176,7 @@ def test_invalid_scenarios_are_422_naming_the_field(client: httpx.Client, body: 
 def test_rulings_catalogue(client: httpx.Client) -> None:
     catalogue = client.get("/v1/rulings").json()
     rulings = {r["id"]: r for r in catalogue["rulings"]}
-    assert {"FAQ-TLC-1", "FAQ-TLC-2", "FAQ-TLC-3", "FAQ-TLC-4", "FAQ-TLC-5"} <= set(rulings)
+    assert {f"FAQ-TLC-{i}" for i in range(1, 8)} <= set(rulings)
     assert "ne rentre pas dans le périmètre" in rulings["FAQ-TLC-4"]["quote"]
     assert rulings["P-ORDER-1"]["kind"] == "project_choice"
     assert catalogue["version"] == evaluate(client, scenario())["rulings_version"]

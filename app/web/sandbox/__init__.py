@@ -10,7 +10,9 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-HERE = Path(__file__).resolve().parent
+from app import resources
+
+HERE = resources.package_file("app.web", "sandbox")
 SWAGGER_UI_ASSETS = Path(swagger_ui.__file__).resolve().parent / "static"
 
 

@@ -1,0 +1,89 @@
+"""GET /v1/communes, the contract: query-string pairs -> a search, or a problem naming each bad
+parameter (`parse_search`); hits -> the documented JSON (`present`). Nothing typed is logged:
+the access log holds the route, never the query string."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.contract.limits import DEFAULT_COMMUNES, MAX_COMMUNES, MAX_QUERY_CHARACTERS
+from app.contract.problems import ParameterError, ProblemError
+from app.geography import Geography
+from app.geography.search import CommuneHit, CommuneIndex
+
+PARAMETERS = ("q", "limit")
+
+
+@dataclass(frozen=True, slots=True)
+class CommuneSearch:
+    q: str
+    limit: int = DEFAULT_COMMUNES
+
+    def __repr__(self) -> str:
+        return f"CommuneSearch(q=<redacted>, limit={self.limit})"  # what a patient types is personal data
+
+
+def parse_search(pairs: Iterable[tuple[str, str]]) -> CommuneSearch:
+    """The query string's (name, value) pairs -> a search; every bad parameter is named."""
+    values: dict[str, str] = {}
+    errors: list[ParameterError] = []
+    for name, value in pairs:
+        if name not in PARAMETERS:
+            errors.append(ParameterError(name, "unknown parameter; known: q, limit"))
+        elif name in values:
+            errors.append(ParameterError(name, "give this parameter once"))
+        else:
+            values[name] = value
+    q_problem = query_problem(values.get("q"))
+    if q_problem:
+        errors.append(ParameterError("q", q_problem))
+    limit = values.get("limit", str(DEFAULT_COMMUNES))
+    limit_ok = limit.isascii() and limit.isdigit() and len(limit) <= 3 and 1 <= int(limit) <= MAX_COMMUNES
+    if not limit_ok:
+        errors.append(ParameterError("limit", f"must be a whole number from 1 to {MAX_COMMUNES}"))
+    if errors:
+        raise ProblemError("invalid-request", f"{len(errors)} invalid parameter(s)", parameters=errors)
+    return CommuneSearch(values["q"], int(limit))
+
+
+def query_problem(q: str | None) -> str | None:
+    """Why `q` cannot be searched, never quoting it; None when it can."""
+    if q is None:
+        return "required: the text the patient typed"
+    if not q:
+        return "must not be empty"
+    if len(q) > MAX_QUERY_CHARACTERS:
+        return f"must not exceed {MAX_QUERY_CHARACTERS} characters"
+    if any(unicodedata.category(c) == "Cc" for c in q):
+        return "must not contain control characters"
+    if not any(c.isalnum() for c in q):
+        return "must contain a letter or a digit"
+    return None
+
+
+def present(hits: list[CommuneHit], geography: Geography) -> dict[str, object]:
+    return {"communes": [commune_found(h, geography) for h in hits], "cog": geography.vintage["cog"]}
+
+
+def commune_found(hit: CommuneHit, geography: Geography) -> dict[str, object]:
+    commune = hit.commune
+    departement = geography.departements[commune.departement]
+    region = geography.regions.get(commune.region) if commune.region else None
+    return {
+        "code": commune.code,
+        "name": commune.name,
+        "postal_codes": list(commune.postal_codes),
+        "departement": {"code": departement.code, "name": departement.name},
+        "region": {"code": region.code, "name": region.name} if region else None,
+        "population": commune.population,
+        "matched": {"kind": hit.kind.value, "value": hit.matched, "typo": hit.typo},
+    }
+
+
+def search(index: CommuneIndex | None, pairs: Iterable[tuple[str, str]]) -> dict[str, object]:
+    """The answer to GET /v1/communes with these query-string pairs."""
+    assert index is not None, "the reference was loaded without the commune search's index"
+    asked = parse_search(pairs)
+    return present(index.search(asked.q, asked.limit), index.geography)

@@ -1,0 +1,563 @@
+"""POST /v1/rankings/fhir in-process: the bundle -> roster rule, references, input hygiene, answers.
+The same cases against a real server are in tests/web/test_fhir_rankings_api.py."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.contract.fhir.answers import RANK_EXTENSION, fhirpath
+from app.contract.fhir.names import name_key
+from app.contract.fhir.operation import FHIR_JSON, FhirAnswer, rank_bundle
+from app.contract.fhir.roster import NOWHERE
+from app.contract.operations import Reference, rank
+from app.contract.problems import ProblemError
+from app.geography import Geography
+from app.territoriality.rulings import load_catalogue
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
+INSEE = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code"
+BASE = "https://gateway.api.esante.gouv.fr/fhir/v2"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    bundle: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return bundle
+
+
+def answer(geography: Geography, bundle: dict[str, Any], **request: Any) -> FhirAnswer:
+    return rank_bundle(geography, json.dumps({"bundle": bundle, **request}).encode())
+
+
+def ranked(geography: Geography, bundle: dict[str, Any], patient: dict[str, str]) -> dict[str, Any]:
+    return answer(geography, bundle, patient={"location": patient}).body
+
+
+def refused(geography: Geography, body: Any) -> ProblemError:
+    with pytest.raises(ProblemError) as caught:
+        rank_bundle(geography, json.dumps(body).encode())
+    return caught.value
+
+
+def role(rid: str, org: str | None = None, **more: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = {"resourceType": "PractitionerRole", "id": rid, **more}
+    if org:
+        resource["organization"] = {"reference": org}
+    return {"resource": resource}
+
+
+def organization(oid: str, *addresses: dict[str, Any], full_url: str | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"resource": {"resourceType": "Organization", "id": oid, "address": list(addresses)}}
+    if full_url:
+        entry["fullUrl"] = full_url
+    return entry
+
+
+def insee(code: str) -> dict[str, Any]:
+    return {"url": INSEE, "valueCoding": {"code": code}}
+
+
+def searchset(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset", "entry": list(entries)}
+
+
+# ---------------------------------------------------------------- the IG's bundles
+
+
+def test_a_liberal_physician_is_ranked_at_his_cabinet_with_the_directory_s_identifiers(geography: Geography) -> None:
+    body = ranked(geography, fixture("liberal-cabinet"), {"postal_code": "27000"})
+    (entry,) = body["ranking"]
+    assert entry["id"] == "1738459"
+    assert entry["practitioner"] == {"id": "334081", "rpps": "10003461033", "idnat_ps": "810003461033"}
+    assert entry["organization"] == {"id": "548812", "name": "CABINET SAINT ANTOINE", "idnat_struct": "410005531586003"}
+    assert (entry["tier"], entry["departement"], entry["located_by"]) == (
+        "same_departement",
+        "27",
+        "/bundle/entry/2/resource/address/0",
+    )
+
+
+def test_a_salaried_physician_is_ranked_at_his_hospital(geography: Geography) -> None:
+    """PP19DR-Organization-EG-CH: INSEE code 75114 (Paris 14e), city written '75014 PARIS'."""
+    body = ranked(geography, fixture("salaried-hospital"), {"commune": "75115"})
+    (entry,) = body["ranking"]
+    assert (entry["id"], entry["organization"]["name"], entry["tier"]) == (
+        "1578230",
+        "CH EURE-SEINE",
+        "same_departement",
+    )
+    assert entry["distance_km"] == pytest.approx(2.1, abs=0.05)  # Paris 14e to Paris 15e: the arrondissement's point
+    assert body["warnings"] == []
+
+
+def test_several_roles_in_several_departements_each_rank_on_their_own(geography: Geography) -> None:
+    body = ranked(geography, fixture("several-roles"), {"commune": "75115"})
+    assert [(r["id"], r["tier"], r["departement"]) for r in body["ranking"]] == [
+        ("1578230", "same_departement", "75"),
+        ("1738459", "outside_territory", "27"),
+        ("pp19-role-bourges", "outside_territory", "18"),
+        ("pp19-role-nancy", "outside_territory", "54"),
+    ]
+    assert {r["practitioner"]["rpps"] for r in body["ranking"]} == {"10003461033"}
+
+
+def test_the_practitioner_s_correspondence_address_is_not_a_practice_site(geography: Geography) -> None:
+    """PP19DR-Practitioner gives an address in Clamart (92023), adjacent to Paris: never used."""
+    body = ranked(geography, fixture("several-roles"), {"commune": "92023"})
+    assert {r["tier"] for r in body["ranking"]} <= {"adjacent_departement", "outside_territory", "same_region"}
+    assert all("/resource/address" in r["located_by"] and "entry/4/" not in r["located_by"] for r in body["ranking"])
+
+
+def test_an_insee_code_the_geography_does_not_know_falls_back_to_the_postal_code(geography: Geography) -> None:
+    """AsOrganizationExampleFictive carries '18000' (Bourges's postal code) as its INSEE code."""
+    body = ranked(geography, fixture("several-roles"), {"commune": "18033"})
+    bourges = next(r for r in body["ranking"] if r["id"] == "pp19-role-bourges")
+    assert (bourges["rank"], bourges["tier"], bourges["distance_km"]) == (1, "same_departement", 0.0)
+    assert body["warnings"] == [
+        {
+            "pointer": "/bundle/entry/8/resource/address/0/extension/0/valueCoding/code",
+            "code": "unknown_insee_code",
+            "detail": "not an INSEE commune code of the reference geography; the role is located by its postal code",
+        }
+    ]
+
+
+def test_the_insee_code_decides_when_the_postal_code_is_a_cedex(geography: Geography) -> None:
+    """AsOrganizationExampleNancy: INSEE 54547, CEDEX postal code 54511, `district` '52' (wrong, unread)."""
+    body = ranked(geography, fixture("several-roles"), {"commune": "54547"})
+    nancy = body["ranking"][0]
+    assert (nancy["id"], nancy["tier"], nancy["departement"], nancy["distance_km"]) == (
+        "pp19-role-nancy",
+        "same_departement",
+        "54",
+        0.0,
+    )
+
+
+def test_an_organisation_with_only_a_postal_code_and_a_city(geography: Geography) -> None:
+    """58000 serves Challuy, Nevers, Saint-Éloi and Sermoise-sur-Loire: 'ST ELOI' names one."""
+    body = ranked(geography, fixture("postal-code-only"), {"commune": "58238"})
+    cabinet = body["ranking"][0]
+    assert (cabinet["id"], cabinet["tier"], cabinet["distance_km"]) == ("1738459", "same_departement", 0.0)
+    assert body["warnings"] == []
+
+
+def test_an_organisation_with_no_address_ranks_its_roles_last_as_unlocated(geography: Geography) -> None:
+    """PP16DR-Organization (PHARMACIE NOLOT) and PP19DR-Organization-EJ-Cab have no address in the IG."""
+    body = ranked(geography, fixture("no-address"), {"commune": "75115"})
+    assert [(r["id"], r["tier"], r["located_by"]) for r in body["ranking"]] == [
+        ("1578230", "same_departement", "/bundle/entry/7/resource/address/0"),
+        ("5015602", "unlocated", None),
+        ("1738459", "unlocated", None),
+    ]
+    assert [(w["pointer"], w["code"]) for w in body["warnings"]] == [
+        ("/bundle/entry/4/resource", "physician_unlocated"),
+        ("/bundle/entry/6/resource", "physician_unlocated"),
+    ]
+
+
+def test_an_rpps_number_that_fails_the_luhn_check_is_kept(geography: Geography) -> None:
+    """The IG's own RPPS numbers fail a Luhn check: they are reported as given."""
+
+    def luhn_valid(number: str) -> bool:
+        digits = [int(d) for d in reversed(number)]
+        return sum(d if i % 2 == 0 else (2 * d if d < 5 else 2 * d - 9) for i, d in enumerate(digits)) % 10 == 0
+
+    assert not luhn_valid("10003461033")
+    assert not luhn_valid("10102727017")
+    body = ranked(geography, fixture("no-address"), {"commune": "75115"})
+    assert {r["practitioner"]["rpps"] for r in body["ranking"]} == {"10003461033", "10102727017"}
+
+
+def test_the_ig_dp_examples_reference_ids_they_do_not_carry(geography: Geography) -> None:
+    """The DP examples have ids with a 'DP' suffix (334081DP) and references without (Practitioner/334081):
+    as published, their references point nowhere, and say so."""
+    bundle = fixture("liberal-cabinet")
+    for entry in bundle["entry"]:
+        entry["resource"]["id"] += "DP"
+        entry["fullUrl"] += "DP"
+    body = ranked(geography, bundle, {"postal_code": "27000"})
+    assert body["ranking"][0]["practitioner"] is None
+    assert body["ranking"][0]["tier"] == "unlocated"
+    assert [(w["pointer"], w["code"]) for w in body["warnings"]] == [
+        ("/bundle/entry/0/resource/practitioner/reference", "reference_unresolved"),
+        ("/bundle/entry/0/resource/organization/reference", "reference_unresolved"),
+        ("/bundle/entry/0/resource", "physician_unlocated"),
+    ]
+
+
+# ---------------------------------------------------------------- one engine
+
+
+def test_a_bundle_ranks_exactly_as_the_same_roster_through_post_rankings(geography: Geography) -> None:
+    codes = ["13055", "84007", "06088", "2A004", "75056", "13201", "99999", "83137", "13001"]
+    physicians = [{"id": f"r{i}", "location": {"commune": code}} for i, code in enumerate(codes)]
+    plain, _ = rank(
+        Reference(geography, load_catalogue()),
+        json.dumps({"patient": {"location": {"postal_code": "13001"}}, "physicians": physicians}).encode(),
+    )
+    entries = [role(f"r{i}", f"Organization/o{i}") for i in range(len(codes))]
+    entries += [organization(f"o{i}", {"extension": [insee(code)]}) for i, code in enumerate(codes)]
+    fhir = ranked(geography, searchset(*entries), {"postal_code": "13001"})
+    assert isinstance(plain["ranking"], list)
+    keys = ("id", "rank", "tier", "territorial", "distance_km", "departement")
+    assert [{k: r[k] for k in keys} for r in fhir["ranking"]] == [{k: r[k] for k in keys} for r in plain["ranking"]]
+
+
+# ---------------------------------------------------------------- references
+
+
+def test_references_resolve_as_fhir_says(geography: Geography) -> None:
+    located = {"extension": [insee("75056")]}
+    bundle = searchset(
+        {"fullUrl": f"{BASE}/PractitionerRole/a", **role("a", "Organization/x")},  # against the RESTful base
+        role("b", f"{BASE}/Organization/x"),  # absolute
+        role("c", "urn:uuid:7f0c5a8e-0c4e-4b8e-9a0e-1a2b3c4d5e6f"),  # a uuid fullUrl
+        role("d", "Organization/y"),  # no fullUrl anywhere: type and id
+        role(
+            "e",
+            "#own",
+            contained=[{"resourceType": "Organization", "id": "own", "address": [located]}],
+        ),
+        role("f", "Organization/x/_history/3"),  # the version is not checked
+        organization("x", located, full_url=f"{BASE}/Organization/x"),
+        organization("u", located, full_url="urn:uuid:7f0c5a8e-0c4e-4b8e-9a0e-1a2b3c4d5e6f"),
+        organization("y", located),
+    )
+    body = ranked(geography, bundle, {"commune": "75056"})
+    assert [(r["id"], r["organization"]["id"]) for r in body["ranking"]] == [
+        ("a", "x"),
+        ("b", "x"),
+        ("c", "u"),
+        ("d", "y"),
+        ("e", "own"),
+        ("f", "x"),
+    ]
+    assert body["ranking"][4]["located_by"] == "/bundle/entry/4/resource/contained/0/address/0"
+    assert body["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("reference", "detail"),
+    [
+        (
+            "Organization/nowhere",
+            "'Organization/nowhere' points nowhere: no entry of the bundle is Organization/nowhere",
+        ),
+        ("#missing", "'#missing' points nowhere: no contained resource has this id"),
+        ("https://elsewhere.example/Organization/1", "points nowhere: no entry of the bundle has this fullUrl"),
+        ("Practitioner/p", "'Practitioner/p' points nowhere: it names a Practitioner, not a Organization"),
+    ],
+)
+def test_a_reference_that_points_nowhere_is_a_warning(geography: Geography, reference: str, detail: str) -> None:
+    bundle = searchset(role("a", reference), {"resource": {"resourceType": "Practitioner", "id": "p"}})
+    body = ranked(geography, bundle, {"commune": "75056"})
+    assert body["ranking"][0]["tier"] == "unlocated"
+    warning = body["warnings"][0]
+    assert (warning["pointer"], warning["code"]) == (
+        "/bundle/entry/0/resource/organization/reference",
+        "reference_unresolved",
+    )
+    assert detail in warning["detail"]
+
+
+# ---------------------------------------------------------------- the location rule
+
+
+def test_a_location_comes_before_the_organisation_and_its_position_is_the_point(geography: Geography) -> None:
+    bundle = searchset(
+        role("a", "Organization/o", location=[{"reference": "Location/l"}]),
+        organization("o", {"extension": [insee("13055")]}),
+        {
+            "resource": {
+                "resourceType": "Location",
+                "id": "l",
+                "address": {"postalCode": "06000"},
+                "position": {"latitude": 43.7, "longitude": 7.27},
+            }
+        },
+    )
+    body = ranked(geography, bundle, {"commune": "06088"})
+    assert (body["ranking"][0]["departement"], body["ranking"][0]["located_by"]) == (
+        "06",
+        "/bundle/entry/2/resource/address",
+    )
+    assert body["ranking"][0]["distance_km"] < 2
+
+
+def test_coordinates_alone_locate_a_role(geography: Geography) -> None:
+    geolocation = {
+        "url": "http://hl7.org/fhir/StructureDefinition/geolocation",
+        "extension": [{"url": "latitude", "valueDecimal": 45.76}, {"url": "longitude", "valueDecimal": 4.83}],
+    }
+    bundle = searchset(role("a", "Organization/o"), organization("o", {"extension": [geolocation]}))
+    assert ranked(geography, bundle, {"commune": "69123"})["ranking"][0]["tier"] == "same_departement"
+
+
+def test_old_and_postal_addresses_are_skipped(geography: Geography) -> None:
+    bundle = searchset(
+        role("a", "Organization/o"),
+        organization(
+            "o",
+            {"use": "old", "extension": [insee("75056")]},
+            {"type": "postal", "postalCode": "75001"},
+            {"extension": [insee("13055")]},
+        ),
+    )
+    body = ranked(geography, bundle, {"commune": "13055"})
+    assert (body["ranking"][0]["tier"], body["ranking"][0]["located_by"]) == (
+        "same_departement",
+        "/bundle/entry/1/resource/address/2",
+    )
+
+
+def test_a_shared_postal_code_without_a_matching_city_is_decided_by_the_postal_code(geography: Geography) -> None:
+    bundle = searchset(role("a", "Organization/o"), organization("o", {"postalCode": "58000", "city": "PARIS"}))
+    body = ranked(geography, bundle, {"commune": "58194"})
+    assert body["ranking"][0]["tier"] == "same_departement"
+    (warning,) = body["warnings"]
+    assert (warning["pointer"], warning["code"]) == ("/bundle/entry/1/resource/address/0/city", "ambiguous_postal_code")
+
+
+def test_a_known_postal_code_that_disagrees_with_the_insee_code_is_flagged(geography: Geography) -> None:
+    bundle = searchset(
+        role("a", "Organization/o"), organization("o", {"postalCode": "13001", "extension": [insee("75056")]})
+    )
+    body = ranked(geography, bundle, {"commune": "75056"})
+    assert body["ranking"][0]["tier"] == "same_departement"
+    assert [(w["pointer"], w["code"]) for w in body["warnings"]] == [
+        ("/bundle/entry/1/resource/address/0/postalCode", "inconsistent_location")
+    ]
+
+
+def test_only_unknown_codes_leave_the_role_unlocated_as_the_engine_says(geography: Geography) -> None:
+    bundle = searchset(role("a", "Organization/o"), organization("o", {"postalCode": "99999"}))
+    body = ranked(geography, bundle, {"commune": "75056"})
+    assert body["ranking"][0]["tier"] == "unlocated"
+    (warning,) = body["warnings"]
+    assert (warning["pointer"], warning["code"]) == (
+        "/bundle/entry/1/resource/address/0/postalCode",
+        "physician_unlocated",
+    )
+
+
+def test_the_stand_in_location_of_a_role_without_site_names_no_commune(geography: Geography) -> None:
+    assert NOWHERE.commune is not None
+    assert NOWHERE.commune not in geography.communes
+    assert NOWHERE.commune not in geography.aliases
+
+
+@pytest.mark.parametrize(
+    ("directory", "cog"),
+    [
+        ("75014 PARIS", "Paris"),
+        ("VANDOEUVRE LES NANCY CEDEX", "Vandœuvre-lès-Nancy"),
+        ("ST ELOI", "Saint-Éloi"),
+        ("STE MARIE", "Sainte-Marie"),
+        ("L ISLE SUR LA SORGUE", "L'Isle-sur-la-Sorgue"),
+        ("marseille cedex 20", "Marseille"),
+    ],
+)
+def test_city_names_compare_as_the_directory_and_the_cog_write_them(directory: str, cog: str) -> None:
+    assert name_key(directory) == name_key(cog)
+
+
+def test_different_names_stay_different() -> None:
+    assert name_key("SAINT DENIS") != name_key("Saint-Denis-de-Pile")
+
+
+# ---------------------------------------------------------------- input hygiene
+
+
+def test_unknown_elements_and_unread_extensions_are_ignored(geography: Geography) -> None:
+    bundle = fixture("salaried-hospital")
+    bundle["futureElement"] = {"anything": [1, 2]}
+    organization_entry = bundle["entry"][2]["resource"]
+    organization_entry["address"][0]["extension"].append(
+        {"url": "https://example.org/other", "valueCoding": "not a Coding"}
+    )
+    organization_entry["_name"] = {"extension": []}
+    body = ranked(geography, bundle, {"commune": "75114"})
+    assert body["ranking"][0]["tier"] == "same_departement"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "at"),
+    [
+        (
+            lambda b: b["entry"][2]["resource"]["address"][0].update(postalCode=75014),
+            "/bundle/entry/2/resource/address/0/postalCode",
+        ),
+        (
+            lambda b: b["entry"][0]["resource"].update(organization="Organization/158480"),
+            "/bundle/entry/0/resource/organization",
+        ),
+        (lambda b: b["entry"][2]["resource"].update(address={"city": "PARIS"}), "/bundle/entry/2/resource/address"),
+        (lambda b: b["entry"][0]["resource"].update(id="not an id!"), "/bundle/entry/0/resource/id"),
+        (lambda b: b["entry"][1].update(resource={"id": "x"}), "/bundle/entry/1/resource"),
+        (lambda b: b.update(type="collection"), "/bundle/type"),
+        (
+            lambda b: b["entry"][2]["resource"]["address"][0]["extension"][0]["valueCoding"].update(code=75114),
+            "/bundle/entry/2/resource/address/0/extension/0/valueCoding/code",
+        ),
+    ],
+)
+def test_an_element_read_with_the_wrong_type_is_a_422_naming_it(geography: Geography, mutate: Any, at: str) -> None:
+    bundle = fixture("salaried-hospital")
+    mutate(bundle)
+    problem = refused(geography, {"bundle": bundle})
+    assert (problem.status, [e.pointer for e in problem.errors]) == (422, [at])
+
+
+def test_coordinates_out_of_range_are_refused(geography: Geography) -> None:
+    geolocation = {
+        "url": "http://hl7.org/fhir/StructureDefinition/geolocation",
+        "extension": [{"url": "latitude", "valueDecimal": 91}, {"url": "longitude", "valueDecimal": 4.83}],
+    }
+    problem = refused(
+        geography, {"bundle": searchset(role("a", "Organization/o"), organization("o", {"extension": [geolocation]}))}
+    )
+    assert [e.pointer for e in problem.errors] == ["/bundle/entry/1/resource/address/0/extension/0/extension/0"]
+
+
+def test_a_bundle_without_roles_too_many_roles_or_duplicates_is_refused(geography: Geography) -> None:
+    assert [e.pointer for e in refused(geography, {"bundle": searchset()}).errors] == ["/bundle/entry"]
+    many = searchset(*(role(f"r{i}") for i in range(10_001)))
+    assert "at most 10000 PractitionerRole" in refused(geography, {"bundle": many}).errors[0].detail
+    twice = searchset({"fullUrl": "urn:uuid:1", **role("a")}, {"fullUrl": "urn:uuid:1", **role("b")})
+    assert [e.pointer for e in refused(geography, {"bundle": twice}).errors] == ["/bundle/entry/1/fullUrl"]
+
+
+def test_our_own_fields_stay_strict(geography: Geography) -> None:
+    problem = refused(geography, {"bundle": fixture("liberal-cabinet"), "format": "xml", "extra": 1})
+    assert sorted(e.pointer for e in problem.errors) == ["/extra", "/format"]
+    assert (
+        refused(geography, {"bundle": fixture("liberal-cabinet"), "patient": {"location": {"commune": "99999"}}})
+        .errors[0]
+        .pointer
+        == "/patient/location/commune"
+    )
+
+
+def test_malformed_json_is_a_400(geography: Geography) -> None:
+    with pytest.raises(ProblemError) as caught:
+        rank_bundle(geography, b'{"bundle": ')
+    assert caught.value.status == 400
+
+
+# ---------------------------------------------------------------- the bundle format
+
+
+def test_the_bundle_format_returns_the_same_resources_re_ordered_and_scored(geography: Geography) -> None:
+    sent = fixture("no-address")
+    result = answer(geography, copy.deepcopy(sent), patient={"location": {"commune": "75115"}}, format="bundle")
+    assert result.media_type == FHIR_JSON
+    returned = result.body
+    assert {k: v for k, v in returned.items() if k != "entry"} == {k: v for k, v in sent.items() if k != "entry"}
+    *resources, outcome = returned["entry"]
+    assert sorted(json.dumps(e["resource"], sort_keys=True) for e in resources) == sorted(
+        json.dumps(e["resource"], sort_keys=True) for e in sent["entry"]
+    )
+    assert [e["resource"]["id"] for e in resources[:3]] == ["1578230", "5015602", "1738459"]
+    assert [e["search"]["score"] for e in resources[:3]] == [1.0, 0.666667, 0.333333]
+    assert [e["search"]["mode"] for e in resources] == ["match"] * 3 + ["include"] * 5
+    extension = resources[0]["search"]["extension"][0]
+    assert extension["url"] == RANK_EXTENSION
+    assert {part["url"]: next(v for k, v in part.items() if k != "url") for part in extension["extension"]} == {
+        "rank": 1,
+        "tier": "same_departement",
+        "territorial": True,
+        "distance": {"value": 2.1, "unit": "km", "system": "http://unitsofmeasure.org", "code": "km"},
+        "departement": "75",
+        "policy": {"system": "urn:territorialite:policy", "version": "1", "code": "departement"},
+    }
+    assert outcome["search"] == {"mode": "outcome"}
+    issues = outcome["resource"]["issue"]
+    assert [(i["code"], i["expression"]) for i in issues] == [
+        ("not-found", ["Bundle.entry[4].resource"]),
+        ("not-found", ["Bundle.entry[6].resource"]),
+    ]
+    assert returned["entry"][4]["resource"]["name"] == "PHARMACIE NOLOT"
+
+
+def test_the_bundle_format_keeps_only_the_first_roles_when_limited(geography: Geography) -> None:
+    bundle = searchset(
+        role("lost", "Organization/nowhere"), role("kept", "Organization/o"), organization("o", {"postalCode": "75001"})
+    )
+    body = answer(geography, bundle, patient={"location": {"commune": "75056"}}, format="bundle", limit=1).body
+    assert [e["resource"]["id"] for e in body["entry"][:2]] == ["kept", "o"]
+    issues = body["entry"][2]["resource"]["issue"]
+    assert [i["details"]["coding"][0]["code"] for i in issues] == ["reference_unresolved", "physician_unlocated"]
+    assert all("expression" not in i for i in issues)  # the role they are about was left out
+
+
+def test_without_a_patient_location_the_bundle_keeps_its_order_and_carries_the_etht01_text(
+    geography: Geography,
+) -> None:
+    body = answer(geography, fixture("several-roles"), format="bundle").body
+    roles = [e["resource"]["id"] for e in body["entry"] if e["resource"]["resourceType"] == "PractitionerRole"]
+    assert roles == ["1738459", "1578230", "pp19-role-nancy", "pp19-role-bourges"]
+    issue = body["entry"][-1]["resource"]["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "patient_location_missing"
+    assert issue["details"]["text"].startswith("Votre localisation vous est demandée")
+
+
+def test_fhirpath_of_a_pointer() -> None:
+    assert fhirpath(("bundle", "entry", 7, "resource", "contained", 0, "address", 1, "city"), 2) == (
+        "Bundle.entry[2].resource.contained[0].address[1].city"
+    )
+
+
+def test_the_http_spelling_of_fr_core_s_insee_extension_is_read(geography: Geography) -> None:
+    old_spelling = {"url": INSEE.replace("https://", "http://"), "valueCoding": {"code": "13055"}}
+    bundle = searchset(role("a", "Organization/o"), organization("o", {"extension": [old_spelling]}))
+    assert ranked(geography, bundle, {"commune": "13055"})["ranking"][0]["departement"] == "13"
+
+
+def test_openapi_states_the_code_s_limits() -> None:
+    import yaml
+
+    from app.contract.limits import MAX_FHIR_ENTRIES, MAX_PHYSICIANS
+
+    schemas = yaml.safe_load((Path(__file__).parents[2] / "openapi.yaml").read_text(encoding="utf-8"))["components"][
+        "schemas"
+    ]
+    assert schemas["FhirSearchsetBundle"]["properties"]["entry"]["maxItems"] == MAX_FHIR_ENTRIES
+    assert schemas["FhirRankingRequest"]["properties"]["limit"]["anyOf"][0]["maximum"] == MAX_PHYSICIANS
+    codes = set(schemas["FhirWarning"]["properties"]["code"]["enum"])
+    assert codes == {
+        "physician_unlocated",
+        "physician_outside_france",
+        "inconsistent_location",
+        "old_commune_code",
+        "reference_unresolved",
+        "unknown_insee_code",
+        "unknown_postal_code",
+        "ambiguous_postal_code",
+    }
+
+
+def test_a_type_and_id_held_by_two_entries_is_ambiguous(geography: Geography) -> None:
+    """Two servers may hold Organization/o (different fullUrls): a bare 'Organization/o' names neither."""
+    bundle = searchset(
+        role("a", "Organization/o"),
+        organization("o", {"postalCode": "75001"}, full_url="https://one.example/fhir/Organization/o"),
+        organization("o", {"postalCode": "13001"}, full_url="https://two.example/fhir/Organization/o"),
+    )
+    warning = ranked(geography, bundle, {"commune": "75056"})["warnings"][0]
+    assert (warning["code"], warning["detail"]) == (
+        "reference_unresolved",
+        "'Organization/o' points nowhere: several entries of the bundle are Organization/o",
+    )
+
+
+def test_a_search_element_that_is_not_an_object_is_replaced_in_the_bundle_format(geography: Geography) -> None:
+    bundle = fixture("salaried-hospital")
+    bundle["entry"][0]["search"] = "match"
+    body = answer(geography, bundle, patient={"location": {"commune": "75114"}}, format="bundle").body
+    assert body["entry"][0]["search"]["score"] == 1.0
+    assert body["entry"][0]["search"]["extension"][0]["url"] == RANK_EXTENSION
