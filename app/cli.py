@@ -9,9 +9,13 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import __version__
 from app.settings import DESCRIPTIONS, PREFIX, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from app.conformance.audit_file import FailOn
 
 PASSED, NON_CONFORMANCE, USAGE_ERROR = 0, 1, 2  # exit codes of `conformance` and `audit`
 VERSION = f"territorialite {__version__}"
@@ -120,18 +124,16 @@ def _usage_error(error: Exception) -> int:
     return USAGE_ERROR
 
 
-def _fail_on(text: str) -> frozenset[str]:
-    from app.conformance.audit_file import FAIL_ON_CHOICES
+def _fail_on(text: str) -> frozenset[FailOn]:
+    from app.conformance.audit_file import FailOn
 
     words = {w.strip() for w in text.split(",") if w.strip()}
     if words == {"none"}:
         return frozenset()
-    unknown = words - set(FAIL_ON_CHOICES)
-    if unknown or not words:
-        raise argparse.ArgumentTypeError(
-            f"expected {', '.join(FAIL_ON_CHOICES)}, both comma-separated, or none; not {text!r}"
-        )
-    return frozenset(words)
+    known = {choice.value: choice for choice in FailOn}
+    if not words or not words <= set(known):
+        raise argparse.ArgumentTypeError(f"expected {', '.join(known)}, both comma-separated, or none; not {text!r}")
+    return frozenset(known[w] for w in words)
 
 
 # ------------------------------------------------------------------ help texts
@@ -206,6 +208,7 @@ def serve_epilog() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.conformance.audit_file import FailOn
     from app.conformance.kit import CASES_DIR
 
     def command(name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
@@ -240,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     recorded.add_argument(
         "--fail-on",
         type=_fail_on,
-        default=frozenset({"inconclusive", "invalid"}),
+        default=frozenset(FailOn),
         metavar="WHAT",
         help="besides non-compliant sessions (always), what fails the run: inconclusive, invalid, "
         "both comma-separated (the default), or none",

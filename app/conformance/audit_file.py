@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,7 +56,15 @@ CSV_COLUMNS = [
 REPORTED_VERDICTS = {Verdict.NON_COMPLIANT, Verdict.INCONCLUSIVE}
 FAILING_CHECKS = {CheckStatus.FAIL, CheckStatus.INCONCLUSIVE}
 HTML_SESSIONS = 300  # failing sessions listed in report.html; all are in the CSV
-FAIL_ON_CHOICES = ("inconclusive", "invalid")
+
+
+class FailOn(StrEnum):
+    """What, besides a non-compliant session, fails an audit run (`--fail-on`)."""
+
+    INCONCLUSIVE = "inconclusive"
+    INVALID = "invalid"
+
+
 IN_PROCESS = "in-process: this tool's own engine"
 
 
@@ -155,13 +164,13 @@ class AuditOutcome:
     summary: dict[str, Any]
     report_dir: Path
 
-    def failed(self, fail_on: frozenset[str]) -> bool:
+    def failed(self, fail_on: frozenset[FailOn]) -> bool:
         """Non-compliant sessions always fail the run; inconclusive and invalid ones when `fail_on` names them."""
         verdicts, sessions = self.summary["verdicts"], self.summary["sessions"]
         return bool(
             verdicts[Verdict.NON_COMPLIANT]
-            or ("inconclusive" in fail_on and verdicts[Verdict.INCONCLUSIVE])
-            or ("invalid" in fail_on and sessions["invalid"])
+            or (FailOn.INCONCLUSIVE in fail_on and verdicts[Verdict.INCONCLUSIVE])
+            or (FailOn.INVALID in fail_on and sessions["invalid"])
         )
 
 
