@@ -59,7 +59,8 @@ class Settings:
         if log_level not in LOG_LEVELS:
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
         max_body_bytes = integer("max_body_bytes", 1024, 64 << 20)
-        max_queued_bytes = integer("max_queued_bytes", 1024, 1 << 34)
+        # twice the body limit unless set: one body computed, one waiting
+        max_queued_bytes = _integer(get("MAX_QUEUED_BYTES"), "MAX_QUEUED_BYTES", 2 * max_body_bytes, 1024, 1 << 34)
         if max_queued_bytes < max_body_bytes:
             raise SettingsError(f"{PREFIX}MAX_QUEUED_BYTES must be at least MAX_BODY_BYTES ({max_body_bytes})")
         return cls(
@@ -122,7 +123,8 @@ DESCRIPTIONS: dict[str, str] = {
     "body_min_rate": "bytes a second a body must average over each period of body_timeout_seconds",
     "write_timeout_seconds": "an answer the client stops reading is dropped after this long",
     "max_connections": "open connections per worker (kept under the descriptor limit); beyond, refused",
-    "max_queued_bytes": "request bodies a worker holds at once (received, waiting, computed); beyond, a 503",
+    "max_queued_bytes": "request bodies a worker holds at once (received, waiting, computed); beyond, a 503 "
+    "(default: twice max_body_bytes)",
     "compute_threads": "threads per worker computing bodies over inline_body_bytes, off the event loop",
     "inline_body_bytes": "bodies up to this size are computed on the event loop (cheaper than a thread hop)",
     "drain_bytes": "body bytes read and dropped after an early answer (413, 408, 503), before closing",

@@ -21,6 +21,10 @@ def test_defaults_without_environment() -> None:
     assert (settings.drain_bytes, settings.max_answer_bytes, settings.inline_body_bytes) == (8 << 20, 16 << 20, 8192)
 
 
+def test_the_work_a_worker_holds_follows_the_body_limit_unless_set() -> None:
+    assert Settings.from_environ({"TERRITORIALITE_MAX_BODY_BYTES": "8000000"}).max_queued_bytes == 16_000_000
+
+
 def test_limits_on_hostile_traffic_are_read() -> None:
     settings = Settings.from_environ(
         {
