@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench soak geodata commune-names measure-geodata decision-table compose-check container-test browser clean
+.PHONY: run test lint bench soak attack geodata commune-names measure-geodata decision-table compose-check container-test browser clean
 
 $(INSTALLED): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(INSTALLED)
 ## soak: 60 s at saturation on loopback: errors, latency, memory growth
 soak: $(INSTALLED)
 	$(BIN)/python -m bench.soak 60
+
+## attack: the attacks of issue 12 on loopback, each bounded in time and count (about 10 min): memory, probes, errors, log lines
+attack: $(INSTALLED)
+	$(BIN)/python -m bench.attack
 
 ## compose-check: validate docker-compose.yml against the Compose Specification (offline)
 compose-check: $(INSTALLED)

@@ -30,6 +30,17 @@ class Settings:
     geodata_dir: Path = DEFAULT_GEODATA_DIR
     keep_alive_seconds: int = 5
     graceful_shutdown_seconds: int = 20
+    # hostile traffic: how long a client may take, how much a worker holds (README, Configuration)
+    header_timeout_seconds: int = 10
+    body_timeout_seconds: int = 10
+    body_min_rate: int = 8 * 1024  # bytes per second, on average over each period of body_timeout_seconds
+    write_timeout_seconds: int = 30
+    max_connections: int = 4096
+    max_queued_bytes: int = 2 * DEFAULT_MAX_BODY_BYTES
+    compute_threads: int = 1
+    inline_body_bytes: int = 8 * 1024  # smaller bodies are computed on the event loop
+    drain_bytes: int = 8 * 1024 * 1024
+    max_answer_bytes: int = 16 * 1024 * 1024
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -40,15 +51,24 @@ class Settings:
             return value.strip() if value is not None and value.strip() else None
 
         defaults = cls()
+
+        def integer(name: str, low: int, high: int) -> int:
+            return _integer(get(name.upper()), name.upper(), getattr(defaults, name), low, high)
+
         log_level = (get("LOG_LEVEL") or defaults.log_level).lower()
         if log_level not in LOG_LEVELS:
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+        max_body_bytes = integer("max_body_bytes", 1024, 64 << 20)
+        # twice the body limit unless set: one body computed, one waiting
+        max_queued_bytes = _integer(get("MAX_QUEUED_BYTES"), "MAX_QUEUED_BYTES", 2 * max_body_bytes, 1024, 1 << 34)
+        if max_queued_bytes < max_body_bytes:
+            raise SettingsError(f"{PREFIX}MAX_QUEUED_BYTES must be at least MAX_BODY_BYTES ({max_body_bytes})")
         return cls(
             host=get("HOST") or defaults.host,
             port=_integer(get("PORT"), "PORT", defaults.port, 0, 65535),
             workers=_integer(get("WORKERS"), "WORKERS", defaults.workers, 1, 64),
             log_level=log_level,
-            max_body_bytes=_integer(get("MAX_BODY_BYTES"), "MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 64 << 20),
+            max_body_bytes=max_body_bytes,
             cors_origins=_words(get("CORS_ORIGINS")),
             api_keys=_words(get("API_KEYS")),
             geodata_dir=Path(get("GEODATA_DIR") or defaults.geodata_dir),
@@ -56,6 +76,16 @@ class Settings:
             graceful_shutdown_seconds=_integer(
                 get("GRACEFUL_SHUTDOWN_SECONDS"), "GRACEFUL_SHUTDOWN_SECONDS", 20, 1, 600
             ),
+            header_timeout_seconds=integer("header_timeout_seconds", 1, 300),
+            body_timeout_seconds=integer("body_timeout_seconds", 1, 600),
+            body_min_rate=integer("body_min_rate", 1, 1 << 30),
+            write_timeout_seconds=integer("write_timeout_seconds", 1, 600),
+            max_connections=integer("max_connections", 1, 1 << 20),
+            max_queued_bytes=max_queued_bytes,
+            compute_threads=integer("compute_threads", 1, 64),
+            inline_body_bytes=integer("inline_body_bytes", 0, 64 << 20),
+            drain_bytes=integer("drain_bytes", 0, 1 << 30),
+            max_answer_bytes=integer("max_answer_bytes", 1 << 20, 1 << 30),
         )
 
 
@@ -88,4 +118,15 @@ DESCRIPTIONS: dict[str, str] = {
     "geodata_dir": "folder of the geodata loaded at start-up (also read by `territorialite audit`)",
     "keep_alive_seconds": "how long an idle connection stays open",
     "graceful_shutdown_seconds": "how long requests in flight may finish after SIGTERM",
+    "header_timeout_seconds": "a request head must be complete this long after the connection or the last answer (408)",
+    "body_timeout_seconds": "each period this long must bring body_min_rate bytes a second of the body (408)",
+    "body_min_rate": "bytes a second a body must average over each period of body_timeout_seconds",
+    "write_timeout_seconds": "an answer the client stops reading is dropped after this long",
+    "max_connections": "open connections per worker (kept under the descriptor limit); beyond, refused",
+    "max_queued_bytes": "request bodies a worker holds at once (received, waiting, computed); beyond, a 503 "
+    "(default: twice max_body_bytes)",
+    "compute_threads": "threads per worker computing bodies over inline_body_bytes, off the event loop",
+    "inline_body_bytes": "bodies up to this size are computed on the event loop (cheaper than a thread hop)",
+    "drain_bytes": "body bytes read and dropped after an early answer (413, 408, 503), before closing",
+    "max_answer_bytes": "an answer over this size is a defect: a 500, never sent",
 }

@@ -8,15 +8,17 @@ import os
 import platform
 import statistics
 import time
+from pathlib import Path
 
 from app.geography import load_geography
 from bench import audit, core, search
 from bench.fhir import bench_fhir
 from bench.load import wrk_post
-from bench.servers import floor_app, rss_mb, service
+from bench.servers import ROOT, floor_app, rss_mb, service
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+BASELINE = Path(os.environ["BENCH_BASELINE"]) if os.environ.get("BENCH_BASELINE") else None
 
 
 def ranking_body(size: int) -> bytes:
@@ -105,6 +107,8 @@ def bench_http() -> None:
         rows,
     )
     print(f"  resident memory of the worker after the runs: {resident:.0f} MB")
+    if BASELINE:
+        bench_against_baseline(workloads["(a) POST /v1/rankings, 100 physicians"][1])
     bench_concurrency(workloads["(a) POST /v1/rankings, 100 physicians"][1])
     bench_big_requests()
 
@@ -148,6 +152,27 @@ def bench_big_requests() -> None:
         ["", "body MB", "server-side ms (in-process)", "round trip ms (HTTP, loopback)"],
         rows,
     )
+
+
+def bench_against_baseline(body: bytes, rounds: int = 3) -> None:
+    """(a) here and on another checkout's server (BENCH_BASELINE=/path), alternated, same run."""
+    assert BASELINE is not None
+    rows: list[list[object]] = []
+    for round_number in range(1, rounds + 1):
+        for name, root in (("baseline", BASELINE), ("this checkout", ROOT)):
+            with service(root=root) as (url, _, _):
+                wrk_post(url + "/v1/rankings", body, seconds=2, connections=CONNECTIONS)
+                r = wrk_post(url + "/v1/rankings", body, SECONDS, CONNECTIONS)
+            rows.append([round_number, name, f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
+                         r["socket_errors"] + r["non_2xx"]])  # fmt: skip
+    print_table(
+        f"(a) against {BASELINE}, alternated, {CONNECTIONS} connections, {SECONDS} s each",
+        ["round", "server", "req/s", "p50 ms", "p99 ms", "errors"],
+        rows,
+    )
+    mine = statistics.median(float(str(r[2])) for r in rows if r[1] == "this checkout")
+    theirs = statistics.median(float(str(r[2])) for r in rows if r[1] == "baseline")
+    print(f"  median req/s, this checkout / baseline: {mine / theirs:.1%}")
 
 
 def bench_concurrency(body: bytes) -> None:

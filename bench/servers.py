@@ -30,12 +30,17 @@ def pinned(command: list[str], cpus: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def service(workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int, float]]:
-    """The service as `territorialite serve` runs it: (base URL, pid, seconds from spawn to ready)."""
+def service(
+    workers: int = 1, extra_env: dict[str, str] | None = None, root: Path = ROOT
+) -> Iterator[tuple[str, int, float]]:
+    """The service as `territorialite serve` runs it: (base URL, pid, seconds from spawn to ready).
+    `root`: another checkout's code, run with this venv (a baseline to compare with)."""
     port = free_port()
     env = {**os.environ, "TERRITORIALITE_PORT": str(port), "TERRITORIALITE_WORKERS": str(workers), **(extra_env or {})}
+    if root != ROOT:
+        env["PYTHONPATH"] = str(root)
     command = pinned([sys.executable, "-m", "app.cli", "serve"], SERVER_CPUS if workers == 1 else "")
-    yield from _run(command, env, port, "/readyz")
+    yield from _run(command, env, port, "/readyz", root)
 
 
 @contextlib.contextmanager
@@ -50,10 +55,10 @@ def floor_app() -> Iterator[tuple[str, int, float]]:
 
 
 def _run(
-    command: list[str], env: dict[str, str], port: int, ready_path: str | None
+    command: list[str], env: dict[str, str], port: int, ready_path: str | None, root: Path = ROOT
 ) -> Iterator[tuple[str, int, float]]:
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         ready = _wait(url, ready_path, process)

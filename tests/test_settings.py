@@ -15,6 +15,35 @@ def test_defaults_without_environment() -> None:
     assert settings.cors_origins == ()
     assert settings.api_keys == ()
     assert settings.max_body_bytes == 2 * 1024 * 1024
+    assert (settings.header_timeout_seconds, settings.body_timeout_seconds, settings.body_min_rate) == (10, 10, 8192)
+    assert (settings.write_timeout_seconds, settings.max_connections, settings.compute_threads) == (30, 4096, 1)
+    assert settings.max_queued_bytes == 2 * settings.max_body_bytes
+    assert (settings.drain_bytes, settings.max_answer_bytes, settings.inline_body_bytes) == (8 << 20, 16 << 20, 8192)
+
+
+def test_the_work_a_worker_holds_follows_the_body_limit_unless_set() -> None:
+    assert Settings.from_environ({"TERRITORIALITE_MAX_BODY_BYTES": "8000000"}).max_queued_bytes == 16_000_000
+
+
+def test_limits_on_hostile_traffic_are_read() -> None:
+    settings = Settings.from_environ(
+        {
+            "TERRITORIALITE_HEADER_TIMEOUT_SECONDS": "3",
+            "TERRITORIALITE_BODY_TIMEOUT_SECONDS": "4",
+            "TERRITORIALITE_BODY_MIN_RATE": "1000",
+            "TERRITORIALITE_WRITE_TIMEOUT_SECONDS": "5",
+            "TERRITORIALITE_MAX_CONNECTIONS": "100",
+            "TERRITORIALITE_MAX_QUEUED_BYTES": "9000000",
+            "TERRITORIALITE_COMPUTE_THREADS": "2",
+            "TERRITORIALITE_DRAIN_BYTES": "0",
+            "TERRITORIALITE_MAX_ANSWER_BYTES": "2000000",
+            "TERRITORIALITE_INLINE_BODY_BYTES": "0",
+        }
+    )
+    assert (settings.header_timeout_seconds, settings.body_timeout_seconds, settings.body_min_rate) == (3, 4, 1000)
+    assert (settings.write_timeout_seconds, settings.max_connections, settings.max_queued_bytes) == (5, 100, 9_000_000)
+    assert (settings.compute_threads, settings.drain_bytes, settings.max_answer_bytes) == (2, 0, 2_000_000)
+    assert settings.inline_body_bytes == 0
 
 
 def test_values_are_read_and_cast() -> None:
@@ -40,6 +69,12 @@ def test_values_are_read_and_cast() -> None:
         ("PORT", "70000", "between 0 and 65535"),
         ("WORKERS", "0", "between 1 and 64"),
         ("LOG_LEVEL", "loud", "must be one of"),
+        ("HEADER_TIMEOUT_SECONDS", "0", "between 1 and 300"),
+        ("BODY_MIN_RATE", "fast", "must be an integer"),
+        ("MAX_CONNECTIONS", "0", "between 1 and"),
+        ("COMPUTE_THREADS", "65", "between 1 and 64"),
+        ("MAX_ANSWER_BYTES", "1000", "between 1048576 and"),
+        ("MAX_QUEUED_BYTES", "1048576", "at least MAX_BODY_BYTES"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:

@@ -21,7 +21,14 @@ from pydantic import ValidationError
 
 from app import __version__
 from app.contract import presenters
-from app.contract.problems import FieldError, from_validation_error, patient_location_field_error
+from app.contract.limits import MAX_AUDIT_FIELD_ERRORS, MAX_FIELD_ERRORS
+from app.contract.problems import (
+    FieldError,
+    bounded,
+    error_members,
+    from_validation_error,
+    patient_location_field_error,
+)
 from app.contract.requests import RECORDED_SESSION, RecordedSession, scenario_consistency_errors, scenario_of
 from app.geography import Geography
 from app.territoriality.patients import PatientLocationError
@@ -44,7 +51,8 @@ class SessionResult:
     session_id: str | None
     timestamp: datetime | None
     evaluation: Evaluation | None
-    errors: tuple[FieldError, ...] = ()
+    errors: tuple[FieldError, ...] = ()  # the first MAX_FIELD_ERRORS
+    error_count: int = 0  # every error, listed or not
 
     @property
     def valid(self) -> bool:
@@ -83,7 +91,7 @@ def audit_sessions(
             if result.session_id is not None and seen.add(result.session_id) and result.valid:
                 summary.repeated_ids += 1
                 error = FieldError(f"{session.pointer}/session_id", REPEATED_ID)
-                result = SessionResult(result.session_id, result.timestamp, None, (error,))
+                result = SessionResult(result.session_id, result.timestamp, None, (error,), 1)
             summary.add(result)
             yield session, result
 
@@ -144,24 +152,25 @@ def judge_sessions(sessions: Sequence[SessionInput], geography: Geography, catal
 def _judged(recorded: RecordedSession, evaluation: Evaluation | PatientLocationError, at: str) -> SessionResult:
     session_id, timestamp = recorded["session_id"], recorded["timestamp"]
     if isinstance(evaluation, PatientLocationError):
-        return SessionResult(session_id, timestamp, None, (patient_location_field_error(evaluation).under(at),))
+        return SessionResult(session_id, timestamp, None, (patient_location_field_error(evaluation).under(at),), 1)
     return SessionResult(session_id, timestamp, evaluation)
 
 
 def _read(session: SessionInput) -> SessionResult | tuple[RecordedSession, Scenario]:
     """A session validated and turned into a scenario, or the result saying why it cannot be judged."""
     if session.unreadable is not None:
-        return SessionResult(None, None, None, (FieldError(session.pointer, session.unreadable),))
+        return SessionResult(None, None, None, (FieldError(session.pointer, session.unreadable),), 1)
     raw = session.value
     session_id = raw.get("session_id") if isinstance(raw, dict) else None
     session_id = session_id if isinstance(session_id, str) else None
     try:
         recorded = RECORDED_SESSION.validate_python(raw)
     except ValidationError as error:
-        return SessionResult(session_id, None, None, _under(from_validation_error(error).errors, session.pointer))
-    inconsistent = scenario_consistency_errors(recorded, session.pointer)
+        problem = from_validation_error(error)
+        return SessionResult(session_id, None, None, _under(problem.errors, session.pointer), problem.error_count)
+    inconsistent, count = bounded(scenario_consistency_errors(recorded, session.pointer))
     if inconsistent:
-        return SessionResult(recorded["session_id"], recorded["timestamp"], None, tuple(inconsistent))
+        return SessionResult(recorded["session_id"], recorded["timestamp"], None, tuple(inconsistent), count)
     return recorded, scenario_of(recorded)
 
 
@@ -232,13 +241,20 @@ class AuditSummary:
         }
 
 
-def session_report(result: SessionResult) -> dict[str, object]:
+def session_reports(results: Iterable[SessionResult]) -> list[dict[str, object]]:
+    """The sessions of an audit answer. Errors are listed up to MAX_AUDIT_FIELD_ERRORS in all, then
+    only counted: the answer stays small whatever the batch holds."""
+    reports, room = [], MAX_AUDIT_FIELD_ERRORS
+    for result in results:
+        reports.append(session_report(result, room))
+        room -= min(room, len(result.errors))
+    return reports
+
+
+def session_report(result: SessionResult, room: int = MAX_FIELD_ERRORS) -> dict[str, object]:
     if result.evaluation is None:
-        return {
-            "session_id": result.session_id,
-            "status": "invalid",
-            "errors": [{"pointer": e.pointer, "detail": e.detail} for e in result.errors],
-        }
+        listed = result.errors[:room]
+        return {"session_id": result.session_id, "status": "invalid", **error_members(listed, result.error_count)}
     return {
         "session_id": result.session_id,
         "status": "judged",

@@ -13,7 +13,7 @@ from typing import TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from app.contract import presenters
-from app.contract.audits import AuditSummary, SessionInput, audit_sessions, session_report
+from app.contract.audits import AuditSummary, SessionInput, audit_sessions, session_reports
 from app.contract.fhir.operation import FhirAnswer, rank_bundle
 from app.contract.problems import from_patient_location_error, from_validation_error, invalid_fields, pointer
 from app.contract.requests import (
@@ -27,6 +27,7 @@ from app.contract.requests import (
     scenario_consistency_errors,
     scenario_of,
 )
+from app.contract.unique_keys import refuse_duplicate_keys
 from app.geography import Geography, load_geography
 from app.geography.search import CommuneIndex
 from app.territoriality.information_message import etht01_message
@@ -61,6 +62,7 @@ class Reference:
 
 
 def parse(body: bytes, adapter: TypeAdapter[Body]) -> Body:
+    refuse_duplicate_keys(body)
     try:
         return adapter.validate_json(body)
     except ValidationError as error:
@@ -105,7 +107,7 @@ def audit(reference: Reference, body: bytes) -> dict[str, object]:
     summary.input_digest.update(body)
     sessions = (SessionInput(value, f"/sessions/{index}") for index, value in enumerate(batch["sessions"]))
     judged = audit_sessions(sessions, reference.geography, reference.catalogue, summary)
-    reports = [session_report(result) for _, result in judged]
+    reports = session_reports(result for _, result in judged)
     return {"sessions": reports, "summary": summary.report(reference.geography, reference.catalogue)}
 
 

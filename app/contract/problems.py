@@ -3,12 +3,15 @@ errors with JSON pointers (RFC 6901) into the request. The HTTP layer only rende
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import pydantic_core
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
+from app.contract.limits import MAX_FIELD_ERRORS
 from app.territoriality.patients import PatientLocationError
 
 TYPE_PREFIX = "urn:territorialite:problem:"
@@ -16,14 +19,17 @@ TYPE_PREFIX = "urn:territorialite:problem:"
 # kind -> (status, title). The type URI is TYPE_PREFIX + kind; openapi.yaml lists the same kinds.
 PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "malformed-json": (400, "The body is not valid JSON"),
+    "duplicate-key": (400, "The body repeats a key inside one object"),
     "unauthorized": (401, "A valid API key is required"),
     "not-found": (404, "No such resource"),
     "method-not-allowed": (405, "Method not allowed on this resource"),
+    "request-timeout": (408, "The request was not received in time"),
     "payload-too-large": (413, "The body is larger than the service accepts"),
     "unsupported-media-type": (415, "The body must be application/json"),
     "headers-too-large": (431, "The request headers are larger than the service accepts"),
     "invalid-request": (422, "The request has invalid fields"),
     "internal-error": (500, "Internal error"),
+    "service-busy": (503, "The service is busy: retry later"),
 }
 
 
@@ -49,9 +55,10 @@ class ProblemError(Exception):
 
     kind: str
     detail: str
-    errors: list[FieldError] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)  # the first MAX_FIELD_ERRORS
     headers: dict[str, str] = field(default_factory=dict)
     parameters: list[ParameterError] = field(default_factory=list)  # query-string parameters at fault
+    error_count: int = 0  # every error, listed or not
 
     @property
     def status(self) -> int:
@@ -64,7 +71,7 @@ class ProblemError(Exception):
         if instance:
             body["instance"] = instance
         if self.errors:
-            body["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in self.errors]
+            body.update(error_members(self.errors, self.error_count))
         if self.parameters:
             body["errors"] = [
                 *body.get("errors", []),  # type: ignore[misc]
@@ -73,20 +80,57 @@ class ProblemError(Exception):
         return body
 
 
+def bounded(errors: Iterable[FieldError], limit: int = MAX_FIELD_ERRORS) -> tuple[list[FieldError], int]:
+    """The one bound on error lists: the first `limit` errors, and how many there are in all (the
+    rest are counted, never kept), so that no answer grows with the number of mistakes."""
+    remaining = iter(errors)
+    listed = list(itertools.islice(remaining, limit))
+    return listed, len(listed) + sum(1 for _ in remaining)
+
+
+def error_members(listed: Sequence[FieldError], count: int) -> dict[str, object]:
+    """`errors` as answers show them, and `error_count` when some were left out."""
+    members: dict[str, object] = {"errors": [{"pointer": e.pointer, "detail": e.detail} for e in listed]}
+    if count > len(listed):
+        members["error_count"] = count
+    return members
+
+
 def pointer(*parts: int | str) -> str:
     """A JSON pointer from path segments, escaped as RFC 6901 says."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def invalid_fields(detail: str, errors: Iterable[FieldError]) -> ProblemError:
-    return ProblemError("invalid-request", detail, list(errors))
+def invalid_fields(detail: str, errors: Iterable[FieldError], count: int | None = None) -> ProblemError:
+    """A 422 listing the first MAX_FIELD_ERRORS errors; `count` when more were left out before."""
+    listed, counted = bounded(errors)
+    count = max(count or 0, counted)
+    if count > len(listed):
+        detail += f"; the first {len(listed)} of {count} errors are listed"
+    return ProblemError("invalid-request", detail, listed, error_count=count)
 
 
 def from_validation_error(error: ValidationError) -> ProblemError:
-    if any(e["type"] == "json_invalid" for e in error.errors()):
-        return ProblemError("malformed-json", error.errors()[0]["msg"])
-    errors = [FieldError(pointer(*e["loc"]), _message(e)) for e in error.errors(include_url=False, include_input=False)]
-    return invalid_fields(f"{len(errors)} invalid field(s)", errors)
+    details = first_error_details(error, MAX_FIELD_ERRORS)
+    if details[0]["type"] == "json_invalid":
+        return ProblemError("malformed-json", details[0]["msg"])
+    fields = [FieldError(pointer(*e["loc"]), _message(e)) for e in details]
+    return invalid_fields(f"{error.error_count()} invalid field(s)", fields, error.error_count())
+
+
+def first_error_details(error: ValidationError, limit: int) -> list[Mapping[str, Any]]:
+    """The first `limit` errors. A 2 MB body can hold 200,000 mistakes, and `errors()` would build
+    them all as Python objects (126 MB for 205,000 unknown keys): past the limit they are read from
+    the start of `json()`, which pydantic-core writes without making objects (17 MB)."""
+    if error.error_count() <= limit:
+        return list(error.errors(include_url=False, include_input=False))
+    text = error.json(include_url=False, include_input=False, include_context=False)
+    size = 64 * 1024
+    while True:
+        details: list[Mapping[str, Any]] = pydantic_core.from_json(text[:size], allow_partial=True)
+        if len(details) > limit or size >= len(text):  # all but the last of a partial list are whole
+            return details[:limit]
+        size *= 4
 
 
 def patient_location_field_error(error: PatientLocationError) -> FieldError:
@@ -97,7 +141,7 @@ def from_patient_location_error(error: PatientLocationError) -> ProblemError:
     return invalid_fields("the patient's location cannot be resolved", [patient_location_field_error(error)])
 
 
-def _message(error: ErrorDetails) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown field"
     return error["msg"].removeprefix("Value error, ")

@@ -7,6 +7,7 @@ functions below turn into the domain's columns in one pass.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
@@ -49,6 +50,22 @@ def _whole_number(value: Any) -> Any:
 
 
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+# RFC 3339, section 5.6: date-time = full-date "T" full-time, with a Z or a ±hh:mm offset ("T" and
+# "Z" may be lower case, as its note says).
+RFC3339_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc3339_text(value: Any) -> Any:
+    """Only RFC 3339 text: pydantic alone also reads numbers (0 is 1970) and other ISO 8601 shapes."""
+    if not isinstance(value, str) or not RFC3339_DATE_TIME.fullmatch(value):
+        raise ValueError("give an RFC 3339 date-time with its offset, such as 2026-11-20T10:00:00+01:00")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 
 
 @strict
@@ -139,7 +156,7 @@ class RecordedSession(ScenarioRequest):
     """A recorded booking session: the scenario fields, plus its id and when it happened."""
 
     session_id: SessionId
-    timestamp: Annotated[AwareDatetime, Field(strict=False, description="RFC 3339 with a time zone")]
+    timestamp: Annotated[Timestamp, Field(strict=False, description="RFC 3339 with a time zone")]
 
 
 @strict

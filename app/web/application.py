@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
@@ -15,13 +16,9 @@ from app import resources
 from app.contract.operations import Reference
 from app.settings import Settings
 from app.web import communes, demo, endpoints, metrics, sandbox
-from app.web.middleware import (
-    AccessLogMiddleware,
-    ApiKeyMiddleware,
-    HeaderLimitMiddleware,
-    SecurityHeadersMiddleware,
-)
+from app.web.middleware import AccessLogMiddleware, ApiKeyMiddleware, SecurityHeadersMiddleware
 from app.web.problems import EXCEPTION_HANDLERS
+from app.web.work import Work
 
 OPENAPI_FILE = resources.data_path("openapi.yaml")
 ROUTES = [
@@ -45,7 +42,7 @@ ROUTES = [
 
 def middleware_for(settings: Settings) -> list[Middleware]:
     """Outermost first: every response, refusals included, is logged and carries the headers."""
-    stack = [Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware), Middleware(HeaderLimitMiddleware)]
+    stack = [Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware)]
     if settings.cors_origins:
         stack.append(
             Middleware(
@@ -66,7 +63,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.service = endpoints.Service(settings, Reference.load(settings.geodata_dir))
+        work = Work(settings.max_queued_bytes, settings.compute_threads)
+        app.state.service = endpoints.Service(settings, Reference.load(settings.geodata_dir), work)
         # The geodata are a few hundred thousand objects that live as long as the process: keep the
         # garbage collector from walking them again at every full collection.
         gc.collect()
@@ -74,7 +72,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # A request makes thousands of short-lived objects that reference counting frees; collect
         # the young generation less often (measured: parsing 1,000 physicians 1.49 -> 1.22 ms).
         gc.set_threshold(50_000, 20, 100)
+        keeper = asyncio.create_task(work.keep_memory_returned())
         yield
+        keeper.cancel()
+        work.close()
 
     app = Starlette(
         routes=ROUTES, middleware=middleware_for(settings), exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pydantic_core
@@ -12,7 +14,8 @@ from app import __version__
 from app.contract import operations
 from app.contract.operations import Reference
 from app.settings import Settings
-from app.web.requests import read_body
+from app.web.requests import check_media_type, declared_size, ensure_connected, read_body
+from app.web.work import Work
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class Service:
 
     settings: Settings
     reference: Reference
+    work: Work
 
 
 def json_response(body: object, status_code: int = 200) -> Response:
@@ -64,26 +68,69 @@ async def list_rulings(request: Request) -> Response:
 
 
 async def create_ranking(request: Request) -> Response:
-    service = service_of(request)
-    answer, size = operations.rank(service.reference, await read_body(request, service.settings.max_body_bytes))
-    request.state.ranking_size = size
-    return json_response(answer)
+    def rank(reference: Reference, body: bytes) -> Answer:
+        answer, size = operations.rank(reference, body)
+        return answer, size, JSON
+
+    return await compute(request, rank)
 
 
 async def create_fhir_ranking(request: Request) -> Response:
-    service = service_of(request)
-    answer = operations.rank_fhir(service.reference, await read_body(request, service.settings.max_body_bytes))
-    request.state.ranking_size = answer.roles
-    return Response(pydantic_core.to_json(answer.body), media_type=answer.media_type)
+    def rank_fhir(reference: Reference, body: bytes) -> Answer:
+        answer = operations.rank_fhir(reference, body)
+        return answer.body, answer.roles, answer.media_type
+
+    return await compute(request, rank_fhir)
 
 
 async def create_scenario_evaluation(request: Request) -> Response:
-    service = service_of(request)
-    body = await read_body(request, service.settings.max_body_bytes)
-    return json_response(operations.evaluate(service.reference, body))
+    def evaluate(reference: Reference, body: bytes) -> Answer:
+        return operations.evaluate(reference, body), None, JSON
+
+    return await compute(request, evaluate)
 
 
 async def create_audit(request: Request) -> Response:
+    def audit(reference: Reference, body: bytes) -> Answer:
+        return operations.audit(reference, body), None, JSON
+
+    return await compute(request, audit)
+
+
+JSON = "application/json"
+Answer = tuple[object, int | None, str]  # the answer's body, the physicians ranked if any, its media type
+Operation = Callable[[Reference, bytes], Answer]
+
+
+async def compute(request: Request, operation: Operation) -> Response:
+    """Admit the request, read its body, and run the operation: on a compute thread (app.web.work)
+    unless the body is small enough for the event loop."""
     service = service_of(request)
-    body = await read_body(request, service.settings.max_body_bytes)
-    return json_response(operations.audit(service.reference, body))
+    settings = service.settings
+    check_media_type(request)
+    with service.work.admitted(declared_size(request, settings.max_body_bytes)):
+        body = await read_body(request, settings)
+        work = functools.partial(answer_bytes, operation, service.reference, body, settings.max_answer_bytes)
+        if len(body) <= settings.inline_body_bytes:  # milliseconds at most: cheaper than a thread hop
+            content, ranking_size, media_type = work()
+        else:
+            content, ranking_size, media_type = await service.work.run(
+                work, functools.partial(ensure_connected, request)
+            )
+    request.state.ranking_size = ranking_size
+    return Response(content, media_type=media_type)
+
+
+def answer_bytes(
+    operation: Operation, reference: Reference, body: bytes, max_bytes: int
+) -> tuple[bytes, int | None, str]:
+    answer, ranking_size, media_type = operation(reference, body)
+    content = pydantic_core.to_json(answer)
+    if len(content) > max_bytes:  # no valid request comes near: a defect, not the client's fault
+        raise AnswerTooLargeError(len(content))
+    return content, ranking_size, media_type
+
+
+class AnswerTooLargeError(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"an answer of {size} bytes, over TERRITORIALITE_MAX_ANSWER_BYTES")

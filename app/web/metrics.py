@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -22,6 +23,17 @@ RANKING_SIZE = Histogram(
     "Physicians per ranking request",
     buckets=(1, 10, 50, 100, 500, 1000, 5000, 10000),
 )
+CONNECTIONS_CLOSED = Counter(
+    "territorialite_connections_closed_total",
+    "Connections the service closed or refused on its own: over capacity, evicted, timeouts, oversized heads",
+    ["reason"],
+)
+
+
+@functools.cache
+def connections_closed(reason: str) -> Counter:
+    """The counter of one reason, looked up once: a flood of connection events stays cheap."""
+    return CONNECTIONS_CLOSED.labels(reason)
 
 
 def observe(method: str, route: str, status: int, seconds: float) -> None:

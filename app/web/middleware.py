@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request id and access log, metrics, security headers, API keys."""
+"""Pure ASGI middleware: request id and access log, metrics, security headers, API keys. (Header
+size and connection limits are the HTTP protocol's: app/web/protocol.py.)"""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ import uuid
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.contract.limits import MAX_HEADER_BYTES
 from app.contract.problems import ProblemError
 from app.web import metrics
 from app.web.problems import problem_response
 
 access_log = logging.getLogger("territorialite.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that left before its answer: never sent
 SANDBOX_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -51,6 +53,8 @@ class AccessLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:  # the client left: nobody to answer, and no server error
+            status = CLIENT_CLOSED_REQUEST
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -121,21 +125,6 @@ class ApiKeyMiddleware:
             problem = ProblemError(
                 "unauthorized", "send a valid X-API-Key header", headers={"WWW-Authenticate": "ApiKey"}
             )
-            await problem_response(problem, scope["path"])(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-class HeaderLimitMiddleware:
-    """Request headers over 16 KiB in all get a 431 (the HTTP parser itself sets no limit)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_HEADER_BYTES) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_bytes:
-            problem = ProblemError("headers-too-large", f"request headers must not exceed {self.max_bytes} bytes")
             await problem_response(problem, scope["path"])(scope, receive, send)
             return
         await self.app(scope, receive, send)

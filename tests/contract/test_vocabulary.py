@@ -58,6 +58,7 @@ def test_openapi_enum_is_the_code_s(path: str, values: set[str]) -> None:
         ("AuditRequest.properties.sessions", "maxItems", limits.MAX_SESSIONS_PER_AUDIT),
         ("Physician.properties.id", "maxLength", limits.MAX_PHYSICIAN_ID_LENGTH),
         ("RecordedSession.properties.session_id", "maxLength", limits.MAX_SESSION_ID_LENGTH),
+        ("Problem.properties.errors", "maxItems", limits.MAX_FIELD_ERRORS),
     ],
 )
 def test_openapi_limit_is_the_code_s(path: str, keyword: str, value: int) -> None:

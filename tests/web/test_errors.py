@@ -102,3 +102,20 @@ def test_deeply_nested_json_is_refused_cleanly(client: httpx.Client) -> None:
 def test_oversized_headers_are_refused(client: httpx.Client) -> None:
     assert_problem(client.get("/v1/policies", headers={"X-Padding": "a" * 20_000}), 431, "headers-too-large")
     assert client.get("/v1/policies", headers={"X-Padding": "a" * 8_000}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/rankings", "/v1/scenario-evaluations", "/v1/audits"])
+def test_a_key_given_twice_is_refused_naming_it(client: httpx.Client, path: str) -> None:
+    body = b'{"policy": "departement", "policy": "radius"}'
+    response = client.post(path, content=body, headers={"content-type": "application/json"})
+    problem = assert_problem(response, 400, "duplicate-key")
+    assert problem["errors"] == [
+        {"pointer": "/policy", "detail": "the key 'policy' appears more than once in this object"}
+    ]
+
+
+def test_a_problem_lists_at_most_100_errors_and_counts_them_all(client: httpx.Client) -> None:
+    body = {"physicians": [{} for _ in range(10_000)]}
+    problem = assert_problem(client.post("/v1/rankings", json=body), 422, "invalid-request")
+    assert len(problem["errors"]) == 100
+    assert problem["error_count"] == 20_000  # id and location missing in each

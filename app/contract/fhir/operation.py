@@ -13,8 +13,17 @@ from pydantic import ValidationError
 from app.contract.fhir import answers
 from app.contract.fhir.models import READ_TYPE_ERROR, FhirRankingRequest, is_fallback, is_tagged_branch, is_union_step
 from app.contract.fhir.roster import read_roster
-from app.contract.problems import FieldError, ProblemError, from_patient_location_error, invalid_fields, pointer
+from app.contract.limits import MAX_FIELD_ERRORS
+from app.contract.problems import (
+    FieldError,
+    ProblemError,
+    first_error_details,
+    from_patient_location_error,
+    invalid_fields,
+    pointer,
+)
 from app.contract.requests import location_of
+from app.contract.unique_keys import refuse_duplicate_keys
 from app.geography import Geography
 from app.territoriality.information_message import etht01_message
 from app.territoriality.patients import PatientLocationError
@@ -58,6 +67,7 @@ def rank_bundle(geography: Geography, body: bytes) -> FhirAnswer:
 
 
 def parse(body: bytes) -> FhirRankingRequest:
+    refuse_duplicate_keys(body)
     try:
         return FhirRankingRequest.model_validate_json(body)
     except ValidationError as error:
@@ -68,12 +78,13 @@ _UNION_NOISE = frozenset({READ_TYPE_ERROR, "union_tag_not_found", "union_tag_inv
 
 
 def _invalid(error: ValidationError) -> ProblemError:
-    """The errors, each at its element. A resource goes through a union (its type's model, else
-    the fallback for types not read): the branch names leave the pointers, and when the resource is
-    of a type read, what the fallback says of it is dropped (its own model's errors say it all)."""
-    if any(e["type"] == "json_invalid" for e in error.errors()):
-        return ProblemError("malformed-json", error.errors()[0]["msg"])
-    found = error.errors(include_url=False, include_input=False)
+    """The errors, each at its element, the first MAX_FIELD_ERRORS of them (the rest counted). A
+    resource goes through a union (its type's model, else the fallback for types not read): the
+    branch names leave the pointers, and when the resource is of a type read, what the fallback
+    says of it is dropped (its own model's errors say it all)."""
+    found = first_error_details(error, MAX_FIELD_ERRORS)
+    if found[0]["type"] == "json_invalid":
+        return ProblemError("malformed-json", found[0]["msg"])
     typed = {e["loc"][:j] for e in found if e["type"] not in _UNION_NOISE for j in _steps(e["loc"], is_tagged_branch)}
     errors = [
         FieldError(
@@ -83,7 +94,7 @@ def _invalid(error: ValidationError) -> ProblemError:
         for e in found
         if e["type"] not in _UNION_NOISE and not any(e["loc"][:j] in typed for j in _steps(e["loc"], is_fallback))
     ]
-    return invalid_fields(f"{len(errors)} invalid field(s)", errors)
+    return invalid_fields(f"{error.error_count()} invalid field(s)", errors, error.error_count())
 
 
 def _steps(loc: tuple[str | int, ...], branch: Callable[[str | int], bool]) -> list[int]:

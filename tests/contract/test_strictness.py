@@ -1,0 +1,98 @@
+"""A reference does not guess: timestamps are RFC 3339 text only, and a key given twice is refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.contract import operations
+from app.contract.problems import ProblemError
+from app.contract.unique_keys import refuse_duplicate_keys
+from app.geography import Geography
+from app.territoriality.rulings import load_catalogue
+
+SESSION = {
+    "session_id": "s",
+    "channel": "video",
+    "offers": {"with_appointment": True, "without_appointment": False},
+    "information_message_shown": True,
+    "location_input_offered": True,
+}
+
+
+@pytest.fixture(scope="module")
+def reference(geography: Geography) -> operations.Reference:
+    return operations.Reference(geography, load_catalogue())
+
+
+def judged(reference: operations.Reference, timestamp: object) -> dict:
+    answer = operations.audit(reference, json.dumps({"sessions": [{**SESSION, "timestamp": timestamp}]}).encode())
+    return answer["sessions"][0]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "read_as"),
+    [
+        ("2026-11-20T10:00:00Z", "2026-11-20T10:00:00+00:00"),
+        ("2026-11-20T10:00:00.5+01:00", "2026-11-20T10:00:00.500000+01:00"),
+        ("2026-11-20t10:00:00z", "2026-11-20T10:00:00+00:00"),  # RFC 3339 5.6: T and Z may be lower case
+        ("2026-11-20T10:00:00-00:00", "2026-11-20T10:00:00+00:00"),
+    ],
+)
+def test_rfc3339_timestamps_are_read(reference: operations.Reference, timestamp: str, read_as: str) -> None:
+    session = judged(reference, timestamp)
+    assert session["status"] == "judged"
+    assert session["timestamp"] == read_as
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [0, 253402300800, 1.5e9, True, "0", "1700000000", "2026-11-20 10:00:00Z", "2026-11-20T10:00Z",
+     "2026-11-20T10:00:00+0100", "2026-11-20T10:00:00", "2026-11-20", "yesterday", None],
+)  # fmt: skip
+def test_anything_else_is_an_invalid_session(reference: operations.Reference, timestamp: object) -> None:
+    session = judged(reference, timestamp)
+    assert session["status"] == "invalid"
+    assert session["errors"] == [
+        {
+            "pointer": "/sessions/0/timestamp",
+            "detail": "give an RFC 3339 date-time with its offset, such as 2026-11-20T10:00:00+01:00",
+        }
+    ]
+
+
+def refused(body: bytes) -> dict[str, object]:
+    with pytest.raises(ProblemError) as caught:
+        refuse_duplicate_keys(body)
+    assert caught.value.status == 400
+    return caught.value.body()
+
+
+def test_a_repeated_key_is_refused_with_its_pointer() -> None:
+    body = b'{"physicians": [{"id": "a", "location": {"commune": "13055"}}, {"id": "b", "id": "c"}]}'
+    problem = refused(body)
+    assert problem["type"] == "urn:territorialite:problem:duplicate-key"
+    assert problem["errors"] == [
+        {"pointer": "/physicians/1/id", "detail": "the key 'id' appears more than once in this object"}
+    ]
+
+
+def test_the_first_repeated_key_in_the_document_is_named() -> None:
+    body = b'{"a": [{"x": 1}, {"y": {"k~/": 1, "k~/": 2}}], "b": {"z": 1, "z": 2}}'
+    assert refused(body)["errors"] == [
+        {"pointer": "/a/1/y/k~0~1", "detail": "the key 'k~/' appears more than once in this object"}
+    ]
+
+
+@pytest.mark.parametrize("body", [b'{"a": 1, "b": {"a": 1}}', b"[1, 1]", b"not json", b"[" * 100_000])
+def test_no_repeated_key_no_refusal(body: bytes) -> None:
+    refuse_duplicate_keys(body)
+
+
+def test_a_repeated_key_inside_one_session_refuses_the_whole_audit(reference: operations.Reference) -> None:
+    session = json.dumps({**SESSION, "timestamp": "2026-11-20T10:00:00Z"})
+    body = ('{"sessions": [' + session[:-1] + ', "channel": "phone"}]}').encode()
+    with pytest.raises(ProblemError) as caught:
+        operations.audit(reference, body)
+    assert caught.value.errors[0].pointer == "/sessions/0/channel"

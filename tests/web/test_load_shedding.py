@@ -1,0 +1,147 @@
+"""Work is admitted within bounds and run off the event loop (app/web/work.py); a client that stops
+sending or leaves is dealt with as a client's doing: a 408, or a 499 in the log, never a 500."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from bench.attack import invalid_audit
+from tests.live_server import LiveServer
+from tests.web.raw_http import closed_within, connect, post_head, read_answer
+
+SMALL = b'{"physicians": [{"id": "a", "location": {"commune": "13055"}}]}'
+
+
+@pytest.fixture(scope="module")
+def small() -> Iterator[LiveServer]:
+    """Bodies of 64 KiB at most, and room for 96 KiB of them at once."""
+    server = LiveServer(
+        env={
+            "TERRITORIALITE_MAX_BODY_BYTES": str(64 * 1024),
+            "TERRITORIALITE_MAX_QUEUED_BYTES": str(96 * 1024),
+            "TERRITORIALITE_BODY_TIMEOUT_SECONDS": "1",
+            "TERRITORIALITE_BODY_MIN_RATE": "1000",
+        }
+    ).start()
+    yield server
+    server.stop()
+    assert [line for line in server.logs().splitlines() if '"level": "error"' in line] == []
+
+
+def access_lines(server: LiveServer) -> list[dict]:
+    return [json.loads(line) for line in server.logs().splitlines() if '"territorialite.access"' in line]
+
+
+def test_excess_work_is_refused_at_once_with_retry_after(small: LiveServer) -> None:
+    with connect(small.port) as holder:
+        holder.sendall(post_head("/v1/rankings", 60_000) + b"{")  # admitted: 60,000 of 98,304 bytes held
+        time.sleep(0.2)
+        refused = httpx.post(small.base_url + "/v1/rankings", content=b" " * 40_000 + SMALL,
+                             headers={"content-type": "application/json"})  # fmt: skip
+        accepted = httpx.post(
+            small.base_url + "/v1/rankings", content=SMALL, headers={"content-type": "application/json"}
+        )
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "urn:territorialite:problem:service-busy"
+    assert accepted.status_code == 200  # small enough to fit beside the one being received
+
+
+def test_a_body_too_slow_gets_a_408(small: LiveServer) -> None:
+    with connect(small.port) as connection:
+        connection.sendall(post_head("/v1/rankings", 50_000) + b"{")
+        answer = read_answer(connection)
+        assert closed_within(connection, 10) is not None
+    assert answer.status == 408
+    assert answer.json()["type"] == "urn:territorialite:problem:request-timeout"
+
+
+def test_a_body_sent_fast_then_stalled_gets_a_408_without_banked_time(small: LiveServer) -> None:
+    """60,000 bytes at once, then nothing: at 1,000 bytes a second on average that would be a minute
+    of credit; each second must bring its own 1,000 bytes, so the 408 comes in the second period."""
+    with connect(small.port) as connection:
+        connection.settimeout(20)
+        connection.sendall(post_head("/v1/rankings", 61_000) + b" " * 60_000)
+        answer = read_answer(connection)
+    assert answer.status == 408
+
+
+def test_an_aborted_upload_is_a_499_at_info_level(small: LiveServer) -> None:
+    for _ in range(20):
+        with connect(small.port) as connection:
+            connection.sendall(post_head("/v1/rankings", 50_000) + b"[" * 10_000)
+            time.sleep(0.02)
+    time.sleep(0.5)
+    aborted = [line for line in access_lines(small) if line["status"] == 499]
+    assert len(aborted) >= 20
+    assert {line["level"] for line in aborted} == {"info"}
+    metrics = httpx.get(small.base_url + "/metrics").text
+    assert 'territorialite_requests_total{method="POST",route="/v1/rankings",status="499"}' in metrics
+    assert 'status="500"' not in metrics
+
+
+def test_probes_are_answered_while_a_heavy_request_is_computed(server: LiveServer) -> None:
+    """A 2 MB audit (1,000 sessions of 600 empty proposals: over a second of computing) runs off the
+    event loop."""
+    finished: list[float] = []
+
+    def heavy() -> None:
+        response = httpx.post(server.base_url + "/v1/audits", content=invalid_audit(),
+                              headers={"content-type": "application/json"}, timeout=120)  # fmt: skip
+        assert response.status_code == 200
+        finished.append(time.monotonic())
+
+    thread = threading.Thread(target=heavy)
+    thread.start()
+    time.sleep(0.3)  # sent, and being judged
+    probes = [httpx.get(server.base_url + path) for path in ("/healthz", "/readyz", "/healthz")]
+    answered = time.monotonic()
+    thread.join()
+    assert [p.status_code for p in probes] == [200, 200, 200]
+    assert len(finished) == 1
+    assert answered < finished[0]
+
+
+def test_queued_work_for_a_client_that_left_is_skipped(server: LiveServer) -> None:
+    """While the compute thread judges a 2 MB audit, a second big request waits; its client leaves:
+    its turn comes, nobody is there, the work is skipped and logged as a 499."""
+    heavy = threading.Thread(
+        target=httpx.post,
+        args=(server.base_url + "/v1/audits",),
+        kwargs={"content": invalid_audit(), "headers": {"content-type": "application/json"}, "timeout": 120},
+    )
+    heavy.start()
+    time.sleep(0.3)
+    body = json.dumps({"physicians": [{"id": f"p{i}", "location": {"commune": "13055"}} for i in range(500)]})
+    with connect(server.port) as leaving:
+        leaving.sendall(post_head("/v1/rankings", len(body), "X-Request-ID: left-while-queued\r\n") + body.encode())
+        time.sleep(0.2)
+    heavy.join()
+    time.sleep(0.5)
+    [line] = [line for line in access_lines(server) if line["request_id"] == "left-while-queued"]
+    assert line["status"] == 499
+
+
+def test_an_answer_over_the_cap_is_never_sent() -> None:
+    """No valid request comes near the default cap (16 MiB; the largest measured answer is 2.7 MB):
+    here lowered to 1 MiB, a 10,000-physician ranking (1.1 MB) is refused as a defect, not sent."""
+    capped = LiveServer(env={"TERRITORIALITE_MAX_ANSWER_BYTES": str(1 << 20)}).start()
+    try:
+        physicians = [{"id": f"p{i}", "location": {"commune": "13055"}} for i in range(10_000)]
+        response = httpx.post(capped.base_url + "/v1/rankings", json={"physicians": physicians}, timeout=60)
+        small_enough = httpx.post(capped.base_url + "/v1/rankings", content=SMALL,
+                                  headers={"content-type": "application/json"})  # fmt: skip
+    finally:
+        capped.stop()
+    assert response.status_code == 500
+    assert response.json()["type"] == "urn:territorialite:problem:internal-error"
+    assert len(response.content) < 1000
+    assert small_enough.status_code == 200
+    assert "AnswerTooLargeError" in capped.logs()
