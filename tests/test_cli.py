@@ -183,3 +183,15 @@ def test_audit_writes_its_three_reports(tmp_path: Path) -> None:
     assert summary["sessions"]["total"] == 50
     assert (tmp_path / "report" / "failing_sessions.csv").read_text(encoding="utf-8").startswith("line,session_id")
     assert "<svg" in (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+
+
+def test_audit_refuses_a_key_repeated_in_a_session_as_the_api_does(tmp_path: Path) -> None:
+    good = json.dumps(GOOD)
+    repeated = good[:-1] + ', "channel": "phone"}'  # the same key twice: which one was meant?
+    sessions = tmp_path / "sessions.jsonl"
+    sessions.write_text(good.replace('"s1"', '"a"') + "\n" + repeated.replace('"s1"', '"b"') + "\n", encoding="utf-8")
+    assert main(["audit", str(sessions), "--report", str(tmp_path / "report")]) == 1
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["sessions"]["invalid"] == 1
+    failing = (tmp_path / "report" / "failing_sessions.csv").read_text(encoding="utf-8")
+    assert "'channel' appears more than once" in failing

@@ -28,6 +28,8 @@ from app.conformance.evidence import Deployment, Evidence, file_digest, folder_f
 from app.contract import operations
 from app.contract.audits import AuditSummary, SessionInput, SessionResult, audit_sessions
 from app.contract.presenters import missing_fact
+from app.contract.problems import ProblemError
+from app.contract.unique_keys import loads_unique
 from app.geography import Geography, load_geography
 from app.geography.loader import DEFAULT_GEODATA_DIR
 from app.territoriality.rulings import Catalogue, CheckStatus, Verdict, load_catalogue
@@ -260,8 +262,11 @@ def _sessions(source: IO[bytes], summary: AuditSummary, bar: tqdm) -> Iterator[S
 
 
 def _session(number: int, line: bytes) -> SessionInput:
+    """A line as a session; one with a key repeated inside an object is unreadable, as the API refuses it."""
     try:
-        return SessionInput(json.loads(line), line=number)
+        return SessionInput(loads_unique(line), line=number)
+    except ProblemError as problem:
+        return SessionInput(None, line=number, unreadable=problem.detail)
     except json.JSONDecodeError as error:
         return SessionInput(None, line=number, unreadable=f"not a JSON object: {error.msg}")
     except UnicodeDecodeError as error:

@@ -39,6 +39,22 @@ def _remembering_members(pairs: list[tuple[str, Any]]) -> _Members:
     return members
 
 
+def _dict_of_unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise _DuplicateKeyError
+    return members
+
+
+def loads_unique(text: bytes) -> Any:
+    """json.loads, refusing a key repeated inside one object as refuse_duplicate_keys does (one pass)."""
+    try:
+        return json.loads(text, object_pairs_hook=_dict_of_unique_members)
+    except _DuplicateKeyError:
+        refuse_duplicate_keys(text)
+        raise AssertionError("a repeated key the second reading did not find") from None
+
+
 def refuse_duplicate_keys(body: bytes) -> None:
     """A 400 naming the first key repeated inside one object (with its pointer), if any."""
     try:
