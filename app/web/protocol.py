@@ -137,6 +137,22 @@ class _CycleTransport(asyncio.Transport):
             protocol.close_after_answer()
 
 
+def _say_close_when_answered_early(cycle: RequestResponseCycle) -> None:
+    """An answer that starts before the whole body came says `Connection: close`: the connection
+    closes once the rest is read (below), and a client told nothing would send its next request on
+    it and see it dropped unanswered. (uvicorn reads the header to end the keep-alive itself.)"""
+    send = cycle.send
+
+    async def send_saying_close(message: Any) -> None:
+        if message["type"] == "http.response.start" and cycle.more_body:
+            headers = list(message.get("headers", []))
+            if (b"connection", b"close") not in ((name.lower(), value.lower()) for name, value in headers):
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    cycle.send = send_saying_close  # type: ignore[method-assign]
+
+
 class HardenedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(
         self,
@@ -263,6 +279,7 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         if self.cycle is not None:
             self.cycle.transport = _CycleTransport(self)
+            _say_close_when_answered_early(self.cycle)
             self.unanswered.append(self.cycle)
 
     def on_message_complete(self) -> None:

@@ -153,6 +153,28 @@ def test_an_early_answer_on_a_kept_alive_connection_is_followed_by_a_close(serve
         assert closed_within(connection, 10) is not None
 
 
+@pytest.mark.parametrize("path", ["/v1/nowhere", "/healthz"])
+def test_any_answer_before_the_whole_body_says_the_connection_closes(server: LiveServer, path: str) -> None:
+    """A 404 or a 405 comes before the body is read: told nothing, a client would send its next
+    request on a connection about to close, and see it dropped unanswered."""
+    with connect(server.port) as connection:
+        connection.sendall(post_head(path, 1000) + b" " * 10)
+        answer = read_answer(connection)
+        assert answer.status in (404, 405)
+        assert answer.headers["connection"] == "close"
+        connection.sendall(b" " * 990)
+        assert closed_within(connection, 10) is not None
+
+
+def test_an_answer_after_the_whole_body_keeps_the_connection(server: LiveServer) -> None:
+    with connect(server.port) as connection:
+        for _ in range(3):
+            connection.sendall(post_head("/v1/nowhere", 2) + b"{}")
+            answer = read_answer(connection)
+            assert answer.status == 404
+            assert "connection" not in answer.headers
+
+
 def test_a_websocket_attempt_is_plain_http_and_no_warning(strict: LiveServer) -> None:
     with connect(strict.port) as connection:
         connection.sendall(
