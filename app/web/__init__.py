@@ -1,1 +1,2 @@
-"""The HTTP layer: request schemas, routes, problem details, middleware. The only code that knows Starlette."""
+"""The HTTP layer: routes, reading bodies, problem details over HTTP, middleware, the hardened
+protocol. The only code that knows Starlette."""
