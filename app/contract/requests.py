@@ -35,7 +35,7 @@ PhysicianId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PHYS
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SESSION_ID_LENGTH)]
 if TYPE_CHECKING:
     PolicyName = str
-else:  # the names of app.territoriality.policies.POLICIES: adding a policy there is enough
+else:  # the names of app.territoriality.policies.POLICIES (openapi.yaml lists them too: test_vocabulary)
     PolicyName = Literal[tuple(POLICIES)]
 
 # No coercion (no "1" for 1, no true for 1.0) and no unknown field: the schema, to the letter.

@@ -2,7 +2,7 @@
 
 Project rule (policy-independent, documented in openapi.yaml and the README):
 - the département comes from the commune code when given, else from the postal code, else from
-  the coordinates: administrative codes come from the COG, contours only approximate;
+  the coordinates: administrative codes come from the COG, a point is placed by the locator;
 - the point used for distances is the coordinates when given, else the commune's point, else the
   postal code's point: the most precise wins;
 - a pair that disagrees (a commune outside the postal code, coordinates in another département)
@@ -24,6 +24,16 @@ class LocationField(StrEnum):
     COORDINATES = "coordinates"
 
 
+class WarningCode(StrEnum):
+    """What a warning about a location says; openapi.yaml's `Warning.code` lists the same."""
+
+    PHYSICIAN_UNLOCATED = "physician_unlocated"
+    PHYSICIAN_OUTSIDE_FRANCE = "physician_outside_france"
+    SEVERAL_DEPARTEMENTS = "several_departements"
+    INCONSISTENT_LOCATION = "inconsistent_location"
+    OLD_COMMUNE_CODE = "old_commune_code"
+
+
 @dataclass(frozen=True, slots=True)
 class LocationInput:
     commune: str | None = None
@@ -37,7 +47,7 @@ class LocationInput:
 @dataclass(frozen=True, slots=True)
 class LocationNote:
     field: LocationField
-    code: str
+    code: WarningCode
     detail: str
 
 
@@ -115,7 +125,7 @@ def _resolve(geography: Geography, location: LocationInput, located: PointLocati
             notes.append(
                 LocationNote(
                     LocationField.COMMUNE,
-                    "old_commune_code",
+                    WarningCode.OLD_COMMUNE_CODE,
                     f"old code of a merged commune, read as today's {commune.commune.code}",
                 )
             )
@@ -123,7 +133,7 @@ def _resolve(geography: Geography, location: LocationInput, located: PointLocati
             notes.append(
                 LocationNote(
                     LocationField.POSTAL_CODE,
-                    "inconsistent_location",
+                    WarningCode.INCONSISTENT_LOCATION,
                     "the commune is not served by this postal code; the commune decides",
                 )
             )
@@ -139,7 +149,7 @@ def _resolve(geography: Geography, location: LocationInput, located: PointLocati
         notes.append(
             LocationNote(
                 LocationField.COORDINATES,
-                "inconsistent_location",
+                WarningCode.INCONSISTENT_LOCATION,
                 "the coordinates lie outside the département given by the codes; the codes decide",
             )
         )

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.geography import Geography
-from app.territoriality.locations import LocationField, LocationInput, LocationNote, Place, Unresolved, resolve_location
+from app.territoriality.locations import (
+    LocationField,
+    LocationInput,
+    LocationNote,
+    Place,
+    Unresolved,
+    WarningCode,
+    resolve_location,
+)
 
 
 class NotApplicableReason(StrEnum):
@@ -57,4 +65,4 @@ def _several_departements(place: Place) -> tuple[LocationNote, ...]:
         f"the postal code serves communes of several départements ({', '.join(place.departements)}); the "
         "patient's territory is taken as their union; give the commune code to decide"
     )
-    return (LocationNote(LocationField.POSTAL_CODE, "several_departements", detail),)
+    return (LocationNote(LocationField.POSTAL_CODE, WarningCode.SEVERAL_DEPARTEMENTS, detail),)

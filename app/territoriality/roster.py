@@ -23,6 +23,7 @@ from app.territoriality.locations import (
     LocationNote,
     Place,
     Unresolved,
+    WarningCode,
     commune_places,
     resolve_location,
 )
@@ -216,7 +217,7 @@ def _locate_in_bulk(
     departements[indices] = np.where(communes >= 0, commune_point_numbers(geography)[communes], departements[indices])
     located[indices] = True
     detail = "the physician's coordinates lie outside France"
-    abroad = LocationNote(LocationField.COORDINATES, "physician_outside_france", detail)
+    abroad = LocationNote(LocationField.COORDINATES, WarningCode.PHYSICIAN_OUTSIDE_FRANCE, detail)
     warnings.extend((int(i), abroad) for i in indices[communes < 0])
 
 
@@ -242,11 +243,11 @@ def _resolve_others(geography: Geography, roster: RosterInput, indices: list[int
 def _notes(place: Place | Unresolved) -> list[LocationNote]:
     """What the answer says of one physician's location, in this order."""
     if isinstance(place, Unresolved):
-        return [LocationNote(place.field, "physician_unlocated", f"{place.detail}; ranked last as unlocated")]
+        return [LocationNote(place.field, WarningCode.PHYSICIAN_UNLOCATED, f"{place.detail}; ranked last as unlocated")]
     notes = []
     if not place.in_france:
         detail = "the physician's coordinates lie outside France"
-        notes.append(LocationNote(LocationField.COORDINATES, "physician_outside_france", detail))
+        notes.append(LocationNote(LocationField.COORDINATES, WarningCode.PHYSICIAN_OUTSIDE_FRANCE, detail))
     if len(place.departements) > 1:
         notes.append(_several_departements(place))
     return [*notes, *place.notes]
@@ -258,4 +259,4 @@ def _several_departements(place: Place) -> LocationNote:
         f"the postal code serves communes of several départements ({codes}); the physician is placed in "
         "each, as a patient would be, and ranks by the best of them; give the commune code to decide"
     )
-    return LocationNote(LocationField.POSTAL_CODE, "several_departements", detail)
+    return LocationNote(LocationField.POSTAL_CODE, WarningCode.SEVERAL_DEPARTEMENTS, detail)

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from app.contract import limits
-from app.territoriality.locations import LocationField
+from app.contract.fhir.roster import FhirWarningCode
+from app.territoriality.locations import LocationField, WarningCode
 from app.territoriality.patients import NotApplicableReason
 from app.territoriality.policies import POLICIES, Tier
 from app.territoriality.rulings import Aspect, CheckStatus, RulingKind, Verdict
@@ -44,6 +45,8 @@ def enum(path: str) -> set[str]:
         ("Ruling.properties.kind", {k.value for k in RulingKind}),
         ("ResolvedPlace.properties.decided_by", {f.value for f in LocationField}),
         ("RankingResponse.properties.territoriality.properties.reason", {r.value for r in NotApplicableReason}),
+        ("Warning.properties.code", {c.value for c in WarningCode}),
+        ("FhirWarning.properties.code", {c.value for c in WarningCode} | {c.value for c in FhirWarningCode}),
     ],
 )
 def test_openapi_enum_is_the_code_s(path: str, values: set[str]) -> None:

@@ -29,6 +29,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cached_property
 from itertools import islice
 from typing import Any, TypeVar
@@ -59,7 +60,7 @@ from app.contract.fhir.names import name_key
 from app.contract.limits import MAX_PHYSICIANS
 from app.contract.problems import FieldError, ProblemError, invalid_fields, pointer
 from app.geography import CommuneMatch, Geography, NotFound, Point
-from app.territoriality.locations import LocationField, LocationInput
+from app.territoriality.locations import LocationField, LocationInput, WarningCode
 
 Path = tuple[str | int, ...]  # a path into the request body; presenters make it a JSON pointer
 
@@ -102,10 +103,21 @@ def json_pointer(path: Path) -> str:
     return "/" + "/".join(map(str, path))
 
 
+class FhirWarningCode(StrEnum):
+    """What only a bundle can make a warning say; openapi.yaml's `FhirWarning.code` lists these and
+    every WarningCode."""
+
+    REFERENCE_UNRESOLVED = "reference_unresolved"
+    REFERENCE_AMBIGUOUS = "reference_ambiguous"
+    UNKNOWN_INSEE_CODE = "unknown_insee_code"
+    UNKNOWN_POSTAL_CODE = "unknown_postal_code"
+    AMBIGUOUS_POSTAL_CODE = "ambiguous_postal_code"
+
+
 @dataclass(frozen=True, slots=True)
 class RoleNote:
     at: Path
-    code: str
+    code: WarningCode | FhirWarningCode
     detail: str
 
 
@@ -155,7 +167,7 @@ class Missed:
     """Why a reference leads nowhere: `reference_unresolved`, or `reference_ambiguous` when it
     leads to several different resources."""
 
-    code: str
+    code: FhirWarningCode
     detail: str
 
 
@@ -273,7 +285,9 @@ class BundleIndex:
     @staticmethod
     def _checked(found: Found | Missed, kind: str) -> Found | Missed:
         if isinstance(found, Found) and found.resource.resourceType != kind:
-            return Missed("reference_unresolved", f"it names a {found.resource.resourceType}, not a {kind}")
+            return Missed(
+                FhirWarningCode.REFERENCE_UNRESOLVED, f"it names a {found.resource.resourceType}, not a {kind}"
+            )
         return found
 
     @staticmethod
@@ -281,7 +295,7 @@ class BundleIndex:
         for position, resource in enumerate(contained):
             if resource.id == wanted:
                 return Found(resource, (*at, "contained", position), None)
-        return Missed("reference_unresolved", "no contained resource has this id")
+        return Missed(FhirWarningCode.REFERENCE_UNRESOLVED, "no contained resource has this id")
 
     def _literal(self, reference: str, base: str | None) -> Found | Missed:
         target, _, version = reference.partition("/_history/")
@@ -297,12 +311,12 @@ class BundleIndex:
         one cannot be checked: taken, project choice). Lookups only: no scan of the entries."""
         first = self.by_url.get(url)
         if first is None:
-            return Missed("reference_unresolved", none)
+            return Missed(FhirWarningCode.REFERENCE_UNRESOLVED, none)
         versions = self.url_versions.get(url) or {first.resource.version or "": first}
         if version:
             found = versions.get(version) or versions.get("")
             return found or Missed(
-                "reference_unresolved", f"no entry of the bundle is {target} at meta.versionId {version}"
+                FhirWarningCode.REFERENCE_UNRESOLVED, f"no entry of the bundle is {target} at meta.versionId {version}"
             )
         if len(versions) == 1:
             return first
@@ -313,32 +327,37 @@ class BundleIndex:
             f"several versions of {target} are in the bundle (entries {entries}, meta.versionId {ids}): "
             f"a versioned reference ({target}/_history/N) would single one out"
         )
-        return Missed("reference_ambiguous", detail)
+        return Missed(FhirWarningCode.REFERENCE_AMBIGUOUS, detail)
 
     def _by_type_id(self, key: tuple[str, str], target: str, version: str) -> Found | Missed:
         found = self.by_type_id.get(key)
         if not found:
-            return Missed("reference_unresolved", f"no entry of the bundle is {target}")
+            return Missed(FhirWarningCode.REFERENCE_UNRESOLVED, f"no entry of the bundle is {target}")
         if version:
             found = self.by_type_id_version.get((*key, version)) or self.by_type_id_version.get((*key, ""))
             if not found:
-                return Missed("reference_unresolved", f"no entry of the bundle is {target} at meta.versionId {version}")
+                return Missed(
+                    FhirWarningCode.REFERENCE_UNRESOLVED,
+                    f"no entry of the bundle is {target} at meta.versionId {version}",
+                )
         if len(found) == 1:
             return found[0]
         detail = f"several different entries of the bundle are {target} (entries {_entries_named(found)})"
-        return Missed("reference_ambiguous", detail)
+        return Missed(FhirWarningCode.REFERENCE_AMBIGUOUS, detail)
 
     def _logical(self, identifier: Identifier | None, kind: str) -> Found | Missed:
         assert identifier is not None
         if not identifier.system or not identifier.value:
-            return Missed("reference_unresolved", "a reference by identifier needs its system and its value")
+            return Missed(
+                FhirWarningCode.REFERENCE_UNRESOLVED, "a reference by identifier needs its system and its value"
+            )
         named = f"{identifier.system}|{identifier.value}"
         found = self.by_identifier.get((kind, identifier.system, identifier.value))
         if not found:
-            return Missed("reference_unresolved", f"no {kind} of the bundle has the identifier {named}")
+            return Missed(FhirWarningCode.REFERENCE_UNRESOLVED, f"no {kind} of the bundle has the identifier {named}")
         if len(found) > 1:
             detail = f"several different {kind} entries have the identifier {named} (entries {_entries_named(found)})"
-            return Missed("reference_ambiguous", detail)
+            return Missed(FhirWarningCode.REFERENCE_AMBIGUOUS, detail)
         return found[0]
 
 
@@ -348,7 +367,7 @@ def _missed_note(reference: Reference, missed: Missed, at: Path) -> RoleNote:
     else:
         assert reference.identifier is not None
         shown, at = f"identifier {reference.identifier.system}|{reference.identifier.value}", (*at, "identifier")
-    how = "points nowhere" if missed.code == "reference_unresolved" else "is ambiguous"
+    how = "points nowhere" if missed.code == FhirWarningCode.REFERENCE_UNRESOLVED else "is ambiguous"
     return RoleNote(at, missed.code, f"{shown} {how}: {missed.detail}")
 
 
@@ -419,7 +438,7 @@ class RosterReader:
         references = tuple(f.entry for f in (practitioner, *sites) if f is not None and f.entry is not None)
         reading = self._choose(sites)
         if reading is None:
-            notes.append(RoleNote(organization.path if organization else at, "physician_unlocated", _NO_SITE))
+            notes.append(RoleNote(organization.path if organization else at, WarningCode.PHYSICIAN_UNLOCATED, _NO_SITE))
             return Candidate(
                 position,
                 role.id,
@@ -532,7 +551,7 @@ def read_address(
     point = position or _geolocation(address, at)
     coordinates = {LocationField.COORDINATES: point[1]} if point else {}
     at_point = point[0] if point else None
-    skipped: list[tuple[Path, str, str]] = []
+    skipped: list[tuple[Path, FhirWarningCode, str]] = []
     insee = _insee_code(address, at)
     located_by = json_pointer(at)
     if insee is not None:
@@ -544,13 +563,17 @@ def read_address(
             if disagrees:  # handed over so that the engine flags the pair, as for any roster
                 sources[LocationField.POSTAL_CODE] = (*at, "postalCode")
             return Reading(LocationInput(code, disagrees, at_point), sources, at, located_by, (), True)
-        skipped.append((code_at, "unknown_insee_code", "not an INSEE commune code of the reference geography"))
+        skipped.append(
+            (code_at, FhirWarningCode.UNKNOWN_INSEE_CODE, "not an INSEE commune code of the reference geography")
+        )
     if address.postalCode is not None:
         by_postal_code = _by_postal_code(geography, address, at, at_point, coordinates)
         if by_postal_code is not None:
             location, sources, notes = by_postal_code
             return Reading(location, sources, at, located_by, (*_skipped_notes(skipped, "postal code"), *notes), True)
-        skipped.append(((*at, "postalCode"), "unknown_postal_code", "not a postal code of the reference geography"))
+        skipped.append(
+            ((*at, "postalCode"), FhirWarningCode.UNKNOWN_POSTAL_CODE, "not a postal code of the reference geography")
+        )
     if point is not None:
         notes = tuple(_skipped_notes(skipped, "coordinates"))
         return Reading(LocationInput(coordinates=at_point), coordinates, at, located_by, notes, True)
@@ -577,7 +600,7 @@ def _disagreeing_postal_code(geography: Geography, commune: CommuneMatch, postal
     return None if any((geography.communes[c].parent or c) == city for c in postal.communes) else postal_code
 
 
-def _skipped_notes(skipped: list[tuple[Path, str, str]], used: str) -> list[RoleNote]:
+def _skipped_notes(skipped: list[tuple[Path, FhirWarningCode, str]], used: str) -> list[RoleNote]:
     return [RoleNote(at, code, f"{detail}; the role is located by its {used}") for at, code, detail in skipped]
 
 
@@ -606,7 +629,7 @@ def _by_postal_code(
     else:
         located = f"located by the postal code, in its département ({postal.departements[0]})"
     detail = f"postal code {postal.code} serves {len(postal.communes)} communes and {city}: {located}"
-    notes = (RoleNote((*at, "city") if address.city else postal_at, "ambiguous_postal_code", detail),)
+    notes = (RoleNote((*at, "city") if address.city else postal_at, FhirWarningCode.AMBIGUOUS_POSTAL_CODE, detail),)
     return LocationInput(postal_code=address.postalCode, coordinates=point), sources, notes
 
 
