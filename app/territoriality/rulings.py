@@ -66,6 +66,10 @@ class Ruling:
     summary: str
     quote: str | None
     source: str
+    # What a failure citing this ruling rests on. A quoted source applied through a project choice
+    # (which physicians are near: the policy's; a sentence read beyond its context) is not the
+    # FAQ's verdict alone: such a failure rests on the project's reading.
+    failure_basis: RulingKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +130,18 @@ class Catalogue:
 @cache
 def load_catalogue(path: Path = CATALOGUE_FILE) -> Catalogue:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    rulings = {r["id"]: Ruling(**{**r, "kind": RulingKind(r["kind"])}) for r in data["rulings"]}
+    rulings = {r["id"]: _ruling(r) for r in data["rulings"]}
     decisions = {name: tuple(_decision(name, row) for row in rows) for name, rows in data["decisions"].items()}
     requirements = {Aspect(aspect): requirement for aspect, requirement in data["aspects"].items()}
     _check_lists(requirements, decisions)
     _check_citations(rulings, decisions)
     return Catalogue(str(data["version"]), data["source_document"], rulings, requirements, decisions)
+
+
+def _ruling(fields: Mapping[str, Any]) -> Ruling:
+    kind = RulingKind(fields["kind"])
+    failure_basis = RulingKind(fields.get("failure_basis", kind))
+    return Ruling(**{**fields, "kind": kind, "failure_basis": failure_basis})
 
 
 def _decision(name: str, row: dict[str, Any]) -> Decision:

@@ -284,9 +284,10 @@ def _check(
 
 
 def _basis(catalogue: Catalogue, verdict: Verdict, ruling: str | None, checks: list[Check]) -> RulingKind | None:
-    """What a verdict rests on: a public source, or only this project's rules. None for compliant."""
+    """What a verdict rests on: a public source alone, or also this project's rules (a project rule,
+    or a source applied through a project choice). None for compliant."""
     if verdict is Verdict.NON_COMPLIANT:
-        kinds = {catalogue.rulings[c.ruling].kind for c in checks if c.status is CheckStatus.FAIL}
+        kinds = {catalogue.rulings[c.ruling].failure_basis for c in checks if c.status is CheckStatus.FAIL}
         return RulingKind.SOURCE if RulingKind.SOURCE in kinds else RulingKind.PROJECT_CHOICE
     return catalogue.rulings[ruling].kind if ruling is not None else None
 

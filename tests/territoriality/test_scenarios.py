@@ -227,9 +227,21 @@ def test_a_failure_whatever_the_availability_is_a_failure(geography: Geography) 
 
 
 def test_the_verdict_says_whether_it_rests_on_a_public_source(geography: Geography) -> None:
-    assert (
-        evaluate(geography, proposals={Offer.WITH_APPOINTMENT: [IN_PARIS, IN_MARSEILLE]}).verdict_basis
-        is RulingKind.SOURCE
-    )
+    declined_uninformed = evaluate(geography, patient_location=None, information_message_shown=False)
+    assert (declined_uninformed.verdict, declined_uninformed.checks[0].ruling) == (Verdict.NON_COMPLIANT, "FAQ-TLC-3")
+    assert declined_uninformed.verdict_basis is RulingKind.SOURCE
     assert evaluate(geography).verdict_basis is None
+
+
+def test_a_failure_citing_a_source_applied_through_a_project_choice_rests_on_that_choice(
+    geography: Geography,
+) -> None:
+    """FAQ-TLC-7 says "proche": which physicians are near is the policy's territory. FAQ-TLC-6 is
+    said of the phone pathway turned into video: this project applies it to every channel."""
+    not_first = evaluate(geography, proposals={Offer.WITH_APPOINTMENT: [IN_PARIS, IN_MARSEILLE]})
+    assert (not_first.verdict, ordering(not_first).ruling) == (Verdict.NON_COMPLIANT, "FAQ-TLC-7")
+    assert not_first.verdict_basis is RulingKind.PROJECT_CHOICE
+    no_input = evaluate(geography, location_input_offered=False)
+    assert no_input.checks[1].ruling == "FAQ-TLC-6"
+    assert no_input.verdict_basis is RulingKind.PROJECT_CHOICE
     assert LocationFact.NOT_GIVEN.value == "not_given"
