@@ -213,7 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(
-            name, help=summary, description=summary, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+            name,
+            help=summary,
+            description=summary,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,  # `--api k1` must not pass for `--api-key k1`: the key would escape masking
         )
         sub.add_argument("--version", action="version", version=VERSION)
         return sub
@@ -223,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__,
         epilog=MAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=VERSION)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Annotated, Any, Literal, NotRequired
 
 import httpx
 import yaml
+from pydantic import ConfigDict, StringConstraints, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
 
 from app import resources
 from app.conformance import html
@@ -30,6 +33,32 @@ CASE_FILES = "*.yaml"
 MISSING = object()
 _STEP = re.compile(r"([^.\[\]]+)|\[(\*|\d+)\]")
 DESCRIPTION = ("/readyz", "/v1/rulings", "/v1/policies")  # what a deployment says of itself
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class _CaseRequest(TypedDict):
+    method: Literal["GET", "POST"]
+    path: Annotated[str, StringConstraints(pattern=r"^/")]
+    body: NotRequired[Any]
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class _CaseExpectation(TypedDict):
+    status: NotRequired[int]
+    content_type: NotRequired[str]
+    json: NotRequired[dict[str, Any]]
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class _CaseFields(TypedDict):
+    id: str
+    title: str
+    rule: str
+    request: _CaseRequest
+    expect: _CaseExpectation
+
+
+_CASE_FILE = TypeAdapter(list[_CaseFields])
 
 
 class KitError(ValueError):
@@ -89,9 +118,15 @@ def _cases_of(name: str, raw: bytes) -> list[Case]:
     if not isinstance(items, list):
         raise KitError(f"{name} must hold a list of cases")
     try:
-        return [Case(**item) for item in items]
-    except TypeError as error:
-        raise KitError(f"{name}: each case has exactly id, title, rule, request and expect ({error})") from None
+        fields = _CASE_FILE.validate_python(items)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise KitError(
+            f"{name}: case {where}: {first['msg']} ({error.error_count()} error(s); each case has id, title, "
+            "rule, request {method: GET|POST, path: /..., body}, expect {status, content_type, json})"
+        ) from None
+    return [Case(f["id"], f["title"], f["rule"], dict(f["request"]), dict(f["expect"])) for f in fields]
 
 
 def load_cases(directory: Path = CASES_DIR) -> list[Case]:
@@ -159,6 +194,8 @@ def _show(value: Any) -> str:
 
 
 def check_base_url(base_url: str) -> httpx.URL:
+    if "@" in urllib.parse.urlsplit(base_url).netloc:  # user:password@host: never echoed, never in a report
+        raise TargetError("--base-url must not carry credentials (user:password@): use --api-key, which is masked")
     try:
         url = httpx.URL(base_url)
     except httpx.InvalidURL as error:

@@ -147,6 +147,21 @@ def test_an_unreachable_target_is_a_usage_error_said_once_before_any_case(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_credentials_in_the_base_url_are_refused_and_never_echoed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["conformance", "--base-url", "http://auditor:s3cret@127.0.0.1:9"]) == 2
+    said = capsys.readouterr().err
+    assert "--base-url" in said
+    assert "s3cret" not in said
+
+
+def test_options_cannot_be_abbreviated(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--api k1` read as `--api-key k1` would escape the key's masking in the reports."""
+    with pytest.raises(SystemExit) as refused:
+        main(["conformance", "--base-url", "http://127.0.0.1:9", "--api", "k1"])
+    assert refused.value.code == 2
+    assert "unrecognized arguments: --api" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("url", ["127.0.0.1:8000", "localhost", "ftp://127.0.0.1/", "http://"])
 def test_a_base_url_that_is_no_http_url_is_a_usage_error(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["conformance", "--base-url", url]) == 2
@@ -162,7 +177,17 @@ def unreadable_kits(tmp_path: Path) -> dict[str, Path]:
     shutil.copy(twice / "rankings.yaml", twice / "rankings-again.yaml")
     odd = shutil.copytree(CASES_DIR, tmp_path / "odd")
     (odd / "extra.yaml").write_text("- id: X1\n  title: no rule, request or expectation\n", encoding="utf-8")
+    shapes = {
+        "request_as_text": '- {id: X1, title: t, rule: r, request: "GET /", expect: {status: 200}}\n',
+        "no_method": "- {id: X1, title: t, rule: r, request: {path: /x}, expect: {status: 200}}\n",
+        "json_as_list": "- {id: X1, title: t, rule: r, request: {method: GET, path: /x}, expect: {json: [1]}}\n",
+    }
+    misshaped = {}
+    for name, text in shapes.items():
+        misshaped[name] = shutil.copytree(CASES_DIR, tmp_path / name)
+        (misshaped[name] / "extra.yaml").write_text(text, encoding="utf-8")
     return {
+        **misshaped,
         "absent": tmp_path / "absent",
         "empty": empty,
         "broken": broken,
@@ -178,7 +203,10 @@ def unreadable_kits(tmp_path: Path) -> dict[str, Path]:
         ("empty", "no case file (*.yaml)"),
         ("broken", "rankings.yaml is not YAML"),
         ("twice", "duplicate case ids"),
-        ("odd", "extra.yaml: each case has exactly id, title, rule, request and expect"),
+        ("odd", "extra.yaml: case 0.rule: Field required"),
+        ("request_as_text", "extra.yaml: case 0.request: Input should be a valid dictionary"),
+        ("no_method", "extra.yaml: case 0.request.method: Field required"),
+        ("json_as_list", "extra.yaml: case 0.expect.json: Input should be a valid dictionary"),
     ],
 )
 def test_unreadable_cases_are_a_usage_error(
