@@ -72,6 +72,7 @@ def _raise_descriptor_limit() -> int:
 def conformance(args: argparse.Namespace) -> int:
     from app.conformance import kit
     from app.conformance.evidence import Evidence, command_line, utc_now
+    from app.conformance.html import counted
 
     started = utc_now()
     try:
@@ -82,7 +83,7 @@ def conformance(args: argparse.Namespace) -> int:
         headers = {"X-API-Key": args.api_key} if args.api_key else {}
         with kit.open_client(args.base_url, headers) as client:
             deployment = kit.describe(client)
-            print(f"{len(cases.cases):,} cases against {deployment.where}", file=sys.stderr)
+            print(f"{counted(len(cases.cases), 'case')} against {deployment.where}", file=sys.stderr)
             results = kit.run_cases(client, cases.cases)
     except (kit.KitError, kit.TargetError, OSError) as error:
         return _usage_error(error)

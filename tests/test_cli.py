@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import shutil
@@ -183,6 +184,16 @@ def test_audit_writes_its_three_reports(tmp_path: Path) -> None:
     assert summary["sessions"]["total"] == 50
     assert (tmp_path / "report" / "failing_sessions.csv").read_text(encoding="utf-8").startswith("line,session_id")
     assert "<svg" in (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+
+
+def test_audit_csv_cells_never_run_as_spreadsheet_formulas(tmp_path: Path) -> None:
+    hostile = {**TERRITORIAL_SECOND, "session_id": '=HYPERLINK("http://evil.example","x")'}
+    sessions = tmp_path / "sessions.jsonl"
+    sessions.write_text(json.dumps(hostile) + "\n", encoding="utf-8")
+    assert main(["audit", str(sessions), "--report", str(tmp_path / "report")]) == 1
+    with (tmp_path / "report" / "failing_sessions.csv").open(encoding="utf-8", newline="") as written:
+        rows = list(csv.DictReader(written))
+    assert rows[0]["session_id"] == "'" + hostile["session_id"]
 
 
 def test_audit_refuses_a_key_repeated_in_a_session_as_the_api_does(tmp_path: Path) -> None:

@@ -139,6 +139,16 @@ def _physician(p: ShownPhysician) -> str:
     return f"{p.id} (position {p.position}, tier {p.tier.value})"
 
 
+# A cell a spreadsheet would read as a formula (OWASP, "CSV Injection"): the platform's own ids and
+# texts reach the CSV, and auditors open it in a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe; anything else as is."""
+    return "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+
 @dataclass
 class FailingSessions:
     """Writes every failing session to the CSV as it comes; keeps the first few for the HTML report."""
@@ -155,7 +165,7 @@ class FailingSessions:
     def add(self, failing: FailingSession) -> None:
         self.sessions += 1
         for row in failing.csv_rows():
-            self.writer.writerow(row)
+            self.writer.writerow([inert(cell) for cell in row])
             self.rows += 1
         if len(self.first) < HTML_SESSIONS:
             self.first.append(failing)
@@ -342,15 +352,19 @@ def _territorial_gap(gap: dict[str, Any]) -> str:
     """Each share with what it is a share of."""
     shares = []
     if gap["share_of_valid_sessions"] is not None:
-        shares.append(f"{gap['share_of_valid_sessions']:.1%} of the {gap['valid_sessions']:,} valid sessions")
+        shares.append(
+            f"{gap['share_of_valid_sessions']:.1%} of the {html.counted(gap['valid_sessions'], 'valid session')}"
+        )
     if gap["share_of_sessions_with_a_territorial_proposal"] is not None:
         shares.append(
             f"{gap['share_of_sessions_with_a_territorial_proposal']:.1%} of the "
-            f"{gap['sessions_with_a_territorial_proposal']:,} sessions where one was proposed"
+            f"{html.counted(gap['sessions_with_a_territorial_proposal'], 'session')} "
+            "whose order was judged and where one was proposed"
         )
     return (
         f"<p>A physician of the patient's territory was proposed but not shown first in "
-        f"<b>{gap['sessions']:,}</b> sessions{': ' + ', '.join(shares) if shares else ''}.</p>"
+        f"<b>{html.counted(gap['sessions'], 'session')}</b>{': ' + ', '.join(shares) if shares else ''} "
+        "(sessions whose order was judged: not out of scope, declined, abroad or inconclusive).</p>"
     )
 
 

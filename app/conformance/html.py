@@ -23,6 +23,11 @@ COLOURS = {
 }
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 session`, `2 sessions`, `1,000 cases`."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def page(title: str, body: str) -> str:
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"

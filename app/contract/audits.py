@@ -32,8 +32,8 @@ from app.contract.problems import (
 from app.contract.requests import RECORDED_SESSION, RecordedSession, scenario_consistency_errors, scenario_of
 from app.geography import Geography
 from app.territoriality.patients import PatientLocationError
-from app.territoriality.rulings import Catalogue, CheckStatus, Verdict
-from app.territoriality.scenarios import Evaluation, Scenario, evaluate_scenarios
+from app.territoriality.rulings import Aspect, Catalogue, CheckStatus, Verdict
+from app.territoriality.scenarios import Check, Evaluation, Scenario, evaluate_scenarios
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +65,24 @@ class SessionResult:
         return {c.ruling for c in self.evaluation.checks if c.status is CheckStatus.FAIL}
 
     @property
-    def territorial_not_first(self) -> bool:
-        """A territorial physician was among the proposals of an offer, but not shown first."""
+    def judged_orderings(self) -> list[Check]:
+        """The ordering checks that reached a definite outcome: not those of a pathway out of scope,
+        a patient who declined or is abroad (not applicable), nor those that could not be decided."""
         if self.evaluation is None:
-            return False
-        return any(c.territorial_proposed and not c.territorial_first for c in self.evaluation.checks)
+            return []
+        return [c for c in self.evaluation.checks if c.aspect is Aspect.ORDERING and c.status in DEFINITE]
+
+    @property
+    def territorial_proposed(self) -> bool:
+        return any(c.territorial_proposed for c in self.judged_orderings)
+
+    @property
+    def territorial_not_first(self) -> bool:
+        """A territorial physician was among the proposals of an offer judged, but not shown first."""
+        return any(c.territorial_proposed and not c.territorial_first for c in self.judged_orderings)
 
 
+DEFINITE = (CheckStatus.PASS, CheckStatus.FAIL)
 BATCH = 256  # sessions judged together: their proposals classified as one set of arrays
 REPEATED_ID = "repeats the session_id of an earlier session: each recorded session needs an id of its own"
 
@@ -203,8 +214,7 @@ class AuditSummary:
         self.policies[f"{evaluation.policy.name} v{evaluation.policy.version}"] += 1
         for ruling in result.failed_rulings:
             self.failures_per_ruling[ruling] += 1
-        if any(c.territorial_proposed for c in evaluation.checks):
-            self.territorial_proposed += 1
+        self.territorial_proposed += result.territorial_proposed
         self.territorial_not_first += result.territorial_not_first
         if result.timestamp is not None:
             self.per_day[result.timestamp.date().isoformat()][evaluation.verdict] += 1

@@ -70,6 +70,31 @@ def test_batch_verdicts_and_aggregate(client: httpx.Client) -> None:
     assert evidence["policies"] == {"departement v1": 3}
 
 
+def test_only_sessions_whose_order_was_judged_count_as_territorial_not_shown_first(client: httpx.Client) -> None:
+    """Out of scope (phone only) or undecidable (the first physician's code does not exist): the
+    share says nothing of them, whatever their proposals."""
+    reversed_proposals = TERRITORIAL_SECOND["proposals"]
+    phone = {**PHONE, "proposals": reversed_proposals}
+    unknown_first = {
+        **GOOD,
+        "session_id": "s6",
+        "proposals": {
+            "with_appointment": [
+                {"id": "ghost", "location": {"commune": "13999"}},
+                {"id": "m", "location": {"commune": "13055"}},
+            ]
+        },
+    }
+    result = client.post("/v1/audits", json={"sessions": [GOOD, TERRITORIAL_SECOND, phone, unknown_first]}).json()
+    assert [s["verdict"] for s in result["sessions"]] == ["compliant", "non_compliant", "out_of_scope", "inconclusive"]
+    gap = result["summary"]["territorial_not_shown_first"]
+    assert gap == {
+        "sessions": 1,
+        "share_of_valid_sessions": 0.25,
+        "share_of_sessions_with_a_territorial_proposal": 0.5,
+    }
+
+
 def test_batch_limits(client: httpx.Client) -> None:
     too_many = {"sessions": [GOOD] * 1001}
     assert client.post("/v1/audits", json=too_many).status_code == 422
@@ -203,14 +228,14 @@ def test_every_share_says_of_what(tmp_path: Path) -> None:
     assert summary["territorial_not_shown_first"] == {
         "sessions": 1,
         "share_of_valid_sessions": round(1 / 3, 4),
-        "share_of_sessions_with_a_territorial_proposal": round(1 / 3, 4),
+        "share_of_sessions_with_a_territorial_proposal": 0.5,  # the phone-only session's order is not judged
         "valid_sessions": 3,
-        "sessions_with_a_territorial_proposal": 3,
+        "sessions_with_a_territorial_proposal": 2,
     }
     page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert (
-        "not shown first in <b>1</b> sessions: 33.3% of the 3 valid sessions, 33.3% of the 3 sessions where one "
-        "was proposed"
+        "not shown first in <b>1 session</b>: 33.3% of the 3 valid sessions, 50.0% of the 2 sessions whose order "
+        "was judged and where one was proposed"
     ) in page
 
 
