@@ -41,6 +41,7 @@ CSV_COLUMNS = [
     "session_id",
     "timestamp",
     "outcome",  # non_compliant, inconclusive or invalid
+    "verdict_basis",  # source or project_choice: what the verdict rests on (as in the API's answers)
     "requirement",
     "aspect",
     "offer",
@@ -107,6 +108,7 @@ class FailingSession:
     session_id: str | None
     timestamp: str
     outcome: str
+    basis: str  # the verdict's basis; empty for an invalid session
     findings: tuple[Finding, ...]
 
     @classmethod
@@ -114,15 +116,16 @@ class FailingSession:
         timestamp = result.timestamp.isoformat() if result.timestamp else ""
         if result.evaluation is None:
             reasons = "; ".join(f"{e.pointer or '/'}: {e.detail}" for e in result.errors)
-            return cls(line, result.session_id, timestamp, "invalid", (Finding(reasons),))
+            return cls(line, result.session_id, timestamp, "invalid", "", (Finding(reasons),))
         checks = [c for c in result.evaluation.checks if c.status in FAILING_CHECKS]
         findings = tuple(Finding(c.reason, c) for c in checks)
-        return cls(line, result.session_id, timestamp, result.evaluation.verdict.value, findings)
+        basis = result.evaluation.verdict_basis.value if result.evaluation.verdict_basis else ""
+        return cls(line, result.session_id, timestamp, result.evaluation.verdict.value, basis, findings)
 
     def csv_rows(self) -> Iterator[list[object]]:
         for finding in self.findings:
             c = finding.check
-            head = [self.line, self.session_id, self.timestamp, self.outcome]
+            head = [self.line, self.session_id, self.timestamp, self.outcome, self.basis]
             if c is None:
                 yield [*head, "", "", "", "", "", finding.reason, "", "", "", "", "", "", ""]
                 continue
@@ -327,6 +330,7 @@ def render_report(report: dict[str, Any], evidence: Evidence, first_failing: lis
             }
         ),
         _territorial_gap(report["territorial_not_shown_first"]),
+        _resting_on(report["compliant_resting_on"]),
         "<h2>Verdicts</h2>",
         html.bar_chart({**verdicts, "invalid": sessions["invalid"]}, "Sessions per verdict (all sessions read)"),
         "<h2>Failures per ruling</h2>",
@@ -368,6 +372,22 @@ def _territorial_gap(gap: dict[str, Any]) -> str:
     )
 
 
+def _resting_on(counts: dict[str, int]) -> str:
+    said = {
+        "location_declined": "the patient declined his location",
+        "patient_abroad": "the patient is abroad",
+        "no_territorial_physician_available": "the platform stated that no physician of the territory was available",
+    }
+    parts = [f"{html.counted(counts[reason], 'session')}: {text}" for reason, text in said.items() if counts[reason]]
+    if not parts:
+        return ""
+    return (
+        "<p>Compliant without a physician of the territory shown first, on what the sessions record: "
+        + "; ".join(html.escape(part) for part in parts)
+        + ".</p>"
+    )
+
+
 def _failing_table(first: list[FailingSession], total: int) -> str:
     if not total:
         return "<p>No failing, inconclusive or invalid session.</p>"
@@ -375,7 +395,7 @@ def _failing_table(first: list[FailingSession], total: int) -> str:
         [
             html.escape(str(f.line or "")),
             f"<code>{html.escape(f.session_id or '—')}</code>",
-            html.escape(f.outcome),
+            html.escape(f.outcome + (f" (rests on: {f.basis})" if f.basis else "")),
             "<ul>" + "".join(f"<li>{html.escape(finding.text())}</li>" for finding in f.findings) + "</ul>",
         ]
         for f in first

@@ -73,6 +73,23 @@ class SessionResult:
         return [c for c in self.evaluation.checks if c.aspect is Aspect.ORDERING and c.status in DEFINITE]
 
     @property
+    def compliant_resting_on(self) -> set[str]:
+        """For a compliant session, what its ordering rests on besides the order shown: the patient
+        declined his location, is abroad, or the platform stated that no physician of the territory
+        was available. Empty for any other session."""
+        if self.evaluation is None or self.evaluation.verdict is not Verdict.COMPLIANT:
+            return set()
+        reasons = set()
+        for c in self.evaluation.checks:
+            if c.aspect is not Aspect.ORDERING:
+                continue
+            if c.status is CheckStatus.NOT_APPLICABLE and c.ruling in NOT_APPLICABLE_BECAUSE:
+                reasons.add(NOT_APPLICABLE_BECAUSE[c.ruling])
+            elif c.status is CheckStatus.PASS and not c.territorial_proposed:
+                reasons.add(STATED_UNAVAILABLE)
+        return reasons
+
+    @property
     def territorial_proposed(self) -> bool:
         return any(c.territorial_proposed for c in self.judged_orderings)
 
@@ -83,6 +100,8 @@ class SessionResult:
 
 
 DEFINITE = (CheckStatus.PASS, CheckStatus.FAIL)
+NOT_APPLICABLE_BECAUSE = {"FAQ-TLC-3": "location_declined", "P-ABROAD-1": "patient_abroad"}
+STATED_UNAVAILABLE = "no_territorial_physician_available"  # as the platform stated
 BATCH = 256  # sessions judged together: their proposals classified as one set of arrays
 REPEATED_ID = "repeats the session_id of an earlier session: each recorded session needs an id of its own"
 
@@ -201,6 +220,7 @@ class AuditSummary:
     policies: Counter[str] = field(default_factory=Counter)
     territorial_proposed: int = 0
     territorial_not_first: int = 0
+    compliant_resting_on: Counter[str] = field(default_factory=Counter)
     per_day: dict[str, Counter[Verdict]] = field(default_factory=lambda: defaultdict(Counter))
     input_digest: Any = field(default_factory=hashlib.sha256)
 
@@ -216,6 +236,7 @@ class AuditSummary:
             self.failures_per_ruling[ruling] += 1
         self.territorial_proposed += result.territorial_proposed
         self.territorial_not_first += result.territorial_not_first
+        self.compliant_resting_on.update(result.compliant_resting_on)
         if result.timestamp is not None:
             self.per_day[result.timestamp.date().isoformat()][evaluation.verdict] += 1
 
@@ -246,6 +267,10 @@ class AuditSummary:
                     if self.territorial_proposed
                     else None
                 ),
+            },
+            "compliant_resting_on": {
+                reason: self.compliant_resting_on.get(reason, 0)
+                for reason in (*NOT_APPLICABLE_BECAUSE.values(), STATED_UNAVAILABLE)
             },
             "per_day": {day: {v.value: n for v, n in counts.items()} for day, counts in sorted(self.per_day.items())},
         }

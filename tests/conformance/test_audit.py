@@ -95,6 +95,25 @@ def test_only_sessions_whose_order_was_judged_count_as_territorial_not_shown_fir
     }
 
 
+def test_compliance_resting_on_what_the_session_records_is_counted(client: httpx.Client) -> None:
+    paris_only = {"with_appointment": [{"id": "p", "location": {"commune": "75056"}}]}
+    declined = {**GOOD, "session_id": "d", "patient": {"location": None}, "proposals": paris_only}
+    abroad = {**GOOD, "session_id": "x", "patient": {"location": {"coordinates": {"lat": 50.8467, "lon": 4.3525}}}}
+    unavailable = {
+        **GOOD,
+        "session_id": "u",
+        "proposals": paris_only,
+        "territorial_physician_available": {"with_appointment": False},
+    }
+    result = client.post("/v1/audits", json={"sessions": [GOOD, declined, abroad, unavailable]}).json()
+    assert [s["verdict"] for s in result["sessions"]] == ["compliant"] * 4
+    assert result["summary"]["compliant_resting_on"] == {
+        "location_declined": 1,
+        "patient_abroad": 1,
+        "no_territorial_physician_available": 1,
+    }
+
+
 def test_batch_limits(client: httpx.Client) -> None:
     too_many = {"sessions": [GOOD] * 1001}
     assert client.post("/v1/audits", json=too_many).status_code == 422
