@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,10 +79,8 @@ def conformance(args: argparse.Namespace) -> int:
     try:
         cases = kit.load_kit(args.cases)
         kit.check_base_url(args.base_url)
-        if args.report:
-            _writable_folder(args.report)
         headers = {"X-API-Key": args.api_key} if args.api_key else {}
-        with kit.open_client(args.base_url, headers) as client:
+        with _report_folder(args.report), kit.open_client(args.base_url, headers) as client:
             deployment = kit.describe(client)
             print(f"{counted(len(cases.cases), 'case')} against {deployment.where}", file=sys.stderr)
             results = kit.run_cases(client, cases.cases)
@@ -103,21 +102,36 @@ def audit(args: argparse.Namespace) -> int:
     try:
         check_input(args.file)
         geodata_dir = Settings.from_environ().geodata_dir
-        _writable_folder(args.report)
-        outcome = audit_file(
-            args.file, args.report, geodata_dir=geodata_dir, command_line=command_line(args.argv), started=started
-        )
+        with _report_folder(args.report):
+            outcome = audit_file(
+                args.file, args.report, geodata_dir=geodata_dir, command_line=command_line(args.argv), started=started
+            )
     except (AuditInputError, SettingsError, OSError) as error:
         return _usage_error(error)
     print_summary(outcome, sys.stdout)
     return NON_CONFORMANCE if outcome.failed(args.fail_on) else PASSED
 
 
-def _writable_folder(folder: Path) -> None:
-    """The report folder, made if needed and proven writable before any work (OSError otherwise)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=folder):
-        pass
+@contextlib.contextmanager
+def _report_folder(folder: Path | None) -> Iterator[None]:
+    """The report folder, made if needed and proven writable before any work (OSError otherwise);
+    removed again if this run made it and the work fails before writing anything in it."""
+    if folder is None:
+        yield
+        return
+    made = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise OSError(f"--report {folder}: not a folder reports can be written in ({error.strerror})") from None
+    try:
+        yield
+    except BaseException:
+        if made and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
 
 
 def _usage_error(error: Exception) -> int:

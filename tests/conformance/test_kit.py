@@ -162,6 +162,13 @@ def test_options_cannot_be_abbreviated(capsys: pytest.CaptureFixture[str]) -> No
     assert "unrecognized arguments: --api" in capsys.readouterr().err
 
 
+def test_a_failed_run_leaves_no_report_folder_behind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "never-written"
+    assert main(["conformance", "--base-url", f"http://127.0.0.1:{free_port()}", "--report", str(report)]) == 2
+    assert "cannot reach" in capsys.readouterr().err
+    assert not report.exists()
+
+
 @pytest.mark.parametrize("url", ["127.0.0.1:8000", "localhost", "ftp://127.0.0.1/", "http://"])
 def test_a_base_url_that_is_no_http_url_is_a_usage_error(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["conformance", "--base-url", url]) == 2
