@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from app.contract.limits import DEFAULT_COMMUNES, MAX_COMMUNES, MAX_QUERY_CHARACTERS
+from app.contract.limits import DEFAULT_COMMUNES, MAX_COMMUNES, MAX_FIELD_ERRORS, MAX_QUERY_CHARACTERS
 from app.contract.problems import ParameterError, ProblemError
 from app.geography import Geography
 from app.geography.search import CommuneHit, CommuneIndex
@@ -29,13 +29,15 @@ def parse_search(pairs: Iterable[tuple[str, str]]) -> CommuneSearch:
     """The query string's (name, value) pairs -> a search; every bad parameter is named."""
     values: dict[str, str] = {}
     errors: list[ParameterError] = []
+    refused: dict[str, str] = {}  # each name said once, however often it comes
     for name, value in pairs:
         if name not in PARAMETERS:
-            errors.append(ParameterError(name, "unknown parameter; known: q, limit"))
+            refused.setdefault(name, "unknown parameter; known: q, limit")
         elif name in values:
-            errors.append(ParameterError(name, "give this parameter once"))
+            refused.setdefault(name, "give this parameter once")
         else:
             values[name] = value
+    errors.extend(ParameterError(name, detail) for name, detail in refused.items())
     q_problem = query_problem(values.get("q"))
     if q_problem:
         errors.append(ParameterError("q", q_problem))
@@ -44,7 +46,12 @@ def parse_search(pairs: Iterable[tuple[str, str]]) -> CommuneSearch:
     if not limit_ok:
         errors.append(ParameterError("limit", f"must be a whole number from 1 to {MAX_COMMUNES}"))
     if errors:
-        raise ProblemError("invalid-request", f"{len(errors)} invalid parameter(s)", parameters=errors)
+        raise ProblemError(
+            "invalid-request",
+            f"{len(errors)} invalid parameter(s)",
+            parameters=errors[:MAX_FIELD_ERRORS],
+            error_count=len(errors),
+        )
     return CommuneSearch(values["q"], int(limit))
 
 

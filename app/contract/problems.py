@@ -18,6 +18,7 @@ TYPE_PREFIX = "urn:territorialite:problem:"
 
 # kind -> (status, title). The type URI is TYPE_PREFIX + kind; openapi.yaml lists the same kinds.
 PROBLEM_TYPES: dict[str, tuple[int, str]] = {
+    "malformed-http": (400, "The request is not HTTP/1.1 as the service reads it"),
     "malformed-json": (400, "The body is not valid JSON"),
     "duplicate-key": (400, "The body repeats a key inside one object"),
     "unauthorized": (401, "A valid API key is required"),
@@ -77,6 +78,8 @@ class ProblemError(Exception):
                 *body.get("errors", []),  # type: ignore[misc]
                 *({"parameter": e.parameter, "detail": e.detail} for e in self.parameters),
             ]
+            if self.error_count > len(self.parameters):
+                body["error_count"] = self.error_count
         return body
 
 
@@ -127,9 +130,9 @@ def first_error_details(error: ValidationError, limit: int) -> list[Mapping[str,
     text = error.json(include_url=False, include_input=False, include_context=False)
     size = 64 * 1024
     while True:
-        details: list[Mapping[str, Any]] = pydantic_core.from_json(text[:size], allow_partial=True)
+        details: list[dict[str, Any]] = pydantic_core.from_json(text[:size], allow_partial=True)
         if len(details) > limit or size >= len(text):  # all but the last of a partial list are whole
-            return details[:limit]
+            return [{**d, "loc": tuple(d["loc"])} for d in details[:limit]]  # as errors() gives it
         size *= 4
 
 

@@ -8,6 +8,7 @@ client meant. Checked with the standard library's parser, which reports every ob
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from app.contract.problems import FieldError, ProblemError, pointer
@@ -15,6 +16,25 @@ from app.contract.problems import FieldError, ProblemError, pointer
 
 class _DuplicateKeyError(Exception):
     pass
+
+
+class _NotAJsonNumberError(Exception):
+    pass
+
+
+NOT_A_NUMBER = "NaN, Infinity and numbers beyond the range of a double are not JSON numbers (RFC 8259, section 6)"
+
+
+# Python's parser reads NaN and Infinity, and 1e999 as infinity: none is a JSON number.
+def _refuse_constant(name: str) -> float:
+    raise _NotAJsonNumberError(name)
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise _NotAJsonNumberError(text)
+    return number
 
 
 class _Members(dict[str, Any]):
@@ -49,7 +69,11 @@ def _dict_of_unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def loads_unique(text: bytes) -> Any:
     """json.loads, refusing a key repeated inside one object as refuse_duplicate_keys does (one pass)."""
     try:
-        return json.loads(text, object_pairs_hook=_dict_of_unique_members)
+        return json.loads(
+            text, object_pairs_hook=_dict_of_unique_members, parse_constant=_refuse_constant, parse_float=_finite
+        )
+    except _NotAJsonNumberError:
+        raise ProblemError("malformed-json", NOT_A_NUMBER) from None
     except _DuplicateKeyError:
         refuse_duplicate_keys(text)
         raise AssertionError("a repeated key the second reading did not find") from None
@@ -58,15 +82,25 @@ def loads_unique(text: bytes) -> Any:
 def refuse_duplicate_keys(body: bytes) -> None:
     """A 400 naming the first key repeated inside one object (with its pointer), if any."""
     try:
-        json.loads(body, object_pairs_hook=_unique_members)
+        json.loads(body, object_pairs_hook=_unique_members, parse_constant=_refuse_constant, parse_float=_finite)
+    except _NotAJsonNumberError:
+        raise ProblemError("malformed-json", NOT_A_NUMBER) from None
     except _DuplicateKeyError:
         where, key = _first_repeated(json.loads(body, object_pairs_hook=_remembering_members))
+        where, key = _shortened(where), _shortened(key)  # a 2 MB key must not make a 4 MB answer
         detail = f"the key {key!r} appears more than once in this object"
         raise ProblemError(
             "duplicate-key", f"{detail}: {where or '/'}", [FieldError(where, detail)], error_count=1
         ) from None
     except (ValueError, RecursionError):
         pass  # not JSON: the validation says why
+
+
+SHOWN_CHARACTERS = 256
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "…"
 
 
 def _first_repeated(document: Any) -> tuple[str, str]:

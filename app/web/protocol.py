@@ -253,11 +253,17 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserError:
+        except httptools.HttpParserError as error:
             NOTICES.note("invalid_request", "request refused: not HTTP/1.1 as the parser reads it")
-            self.send_400_response("Invalid HTTP request received.")
+            self.send_400_response(str(error))
         except httptools.HttpParserUpgrade:
             pass
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's plain-text 400 for what the parser refuses, as problem+json like every refusal."""
+        detail = f"the parser refused the request: {msg}" if msg else "the parser refused the request"
+        self.transport.write(problem_bytes("malformed-http", detail, self.server_state.default_headers))
+        self.transport.close()
 
     def _refuse_head(self) -> None:
         self._stop_waiting_for_head()

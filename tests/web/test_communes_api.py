@@ -278,3 +278,13 @@ def test_every_bad_parameter_is_named_at_once(client: httpx.Client) -> None:
     response = client.get("/v1/communes", params={"limit": "0", "x": "1"})
     assert response.status_code == 422
     assert {e["parameter"] for e in response.json()["errors"]} == {"x", "q", "limit"}
+
+
+def test_parameter_errors_are_bounded_whatever_the_query_string(client: httpx.Client) -> None:
+    repeated = client.get("/v1/communes?" + "&".join(["q=a"] * 2_000))
+    assert repeated.status_code == 422
+    assert repeated.json()["errors"] == [{"parameter": "q", "detail": "give this parameter once"}]
+    unknown = client.get("/v1/communes?q=lyon&" + "&".join(f"x{i}=1" for i in range(500)))
+    assert unknown.status_code == 422
+    assert len(unknown.json()["errors"]) == 100
+    assert unknown.json()["error_count"] == 500

@@ -261,3 +261,20 @@ def test_a_connection_is_freed_as_soon_as_it_is_lost() -> None:
         assert asyncio.run(one_connection())() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"BLAH\r\n\r\n",
+        b"POST /v1/rankings HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST /v1/rankings HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n",
+    ],
+)
+def test_what_is_not_http_gets_a_problem_too(server: LiveServer, request_bytes: bytes) -> None:
+    with connect(server.port) as connection:
+        connection.sendall(request_bytes)
+        answer = read_answer(connection)
+    assert answer.status == 400
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"] == "urn:territorialite:problem:malformed-http"

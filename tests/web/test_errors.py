@@ -119,3 +119,21 @@ def test_a_problem_lists_at_most_100_errors_and_counts_them_all(client: httpx.Cl
     problem = assert_problem(client.post("/v1/rankings", json=body), 422, "invalid-request")
     assert len(problem["errors"]) == 100
     assert problem["error_count"] == 20_000  # id and location missing in each
+
+
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+def test_numbers_json_has_not_are_malformed_json(client: httpx.Client, number: bytes) -> None:
+    body = b'{"physicians": [{"id": "a", "location": {"coordinates": {"lat": ' + number + b', "lon": 2.0}}}]}'
+    problem = assert_problem(
+        client.post("/v1/rankings", content=body, headers={"content-type": "application/json"}),
+        400,
+        "malformed-json",
+    )
+    assert "RFC 8259" in problem["detail"]
+
+
+def test_a_repeated_key_of_any_length_gets_an_answer_of_bounded_size(client: httpx.Client) -> None:
+    body = b'{"' + b"/" * 1_000_000 + b'": {"d": 1, "d": 2}}'
+    response = client.post("/v1/rankings", content=body, headers={"content-type": "application/json"})
+    assert_problem(response, 400, "duplicate-key")
+    assert len(response.content) < 2_000

@@ -373,3 +373,43 @@ def test_an_absolute_reference_matches_fullurls_only(client: httpx.Client) -> No
     body = ranked(client, bundle, {"commune": "75056"})
     assert body["ranking"][0]["tier"] == "unlocated"
     assert "no entry of the bundle has this fullUrl" in body["warnings"][0]["detail"]
+
+
+def test_many_invalid_resources_get_a_422_listing_the_first_100(client: httpx.Client) -> None:
+    entries = [{"resource": {"resourceType": "PractitionerRole", "location": 1}}] * 150
+    response = client.post(
+        "/v1/rankings/fhir", json={"bundle": {"resourceType": "Bundle", "type": "searchset", "entry": entries}}
+    )
+    assert response.status_code == 422, response.text
+    assert len(response.json()["errors"]) == 100
+    assert response.json()["error_count"] >= 150
+
+
+def test_nan_in_a_geolocation_extension_is_malformed_json_not_a_500(client: httpx.Client) -> None:
+    body = (
+        b'{"bundle": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {"resourceType": '
+        b'"PractitionerRole", "id": "r", "organization": {"reference": "Organization/o"}}}, {"resource": '
+        b'{"resourceType": "Organization", "id": "o", "address": [{"extension": [{"url": '
+        b'"http://hl7.org/fhir/StructureDefinition/geolocation", "extension": [{"url": "latitude", '
+        b'"valueDecimal": NaN}, {"url": "longitude", "valueDecimal": 2.0}]}]}]}}]}}'
+    )
+    response = client.post("/v1/rankings/fhir", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["type"] == "urn:territorialite:problem:malformed-json"
+
+
+def test_a_role_with_thousands_of_broken_references_gets_five_warnings(client: httpx.Client) -> None:
+    """Each warning is larger than the reference it is about: uncapped, 1 MB of references would
+    make a 10 MB answer. Contained resources are looked up by id, not scanned per reference."""
+    role = {
+        "resourceType": "PractitionerRole",
+        "id": "r",
+        "contained": [{"resourceType": "Basic", "id": f"c{i}"} for i in range(5_000)],
+        "location": [{"reference": f"#b{i}"} for i in range(5_000)],
+    }
+    body = {"bundle": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": role}]}}
+    response = client.post("/v1/rankings/fhir", json=body)
+    assert response.status_code == 200, response.text
+    warnings = response.json()["warnings"]
+    assert len(warnings) == 5
+    assert "more warnings on this role, not listed" in warnings[-1]["detail"]

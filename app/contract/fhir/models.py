@@ -94,7 +94,7 @@ class Coordinate(Element):
     @model_validator(mode="after")
     def in_range(self) -> Coordinate:
         bound = {"latitude": 90.0, "longitude": 180.0}.get(self.url or "")
-        if bound is not None and self.valueDecimal is not None and abs(self.valueDecimal) > bound:
+        if bound is not None and self.valueDecimal is not None and not abs(self.valueDecimal) <= bound:  # NaN too
             raise ValueError(f"{self.url} must lie in [-{bound:g}, {bound:g}]")
         return self
 

@@ -82,7 +82,7 @@ def _invalid(error: ValidationError) -> ProblemError:
     resource goes through a union (its type's model, else the fallback for types not read): the
     branch names leave the pointers, and when the resource is of a type read, what the fallback
     says of it is dropped (its own model's errors say it all)."""
-    found = first_error_details(error, MAX_FIELD_ERRORS)
+    found = first_error_details(error, 3 * MAX_FIELD_ERRORS)  # a union says each mistake up to 3 times
     if found[0]["type"] == "json_invalid":
         return ProblemError("malformed-json", found[0]["msg"])
     typed = {e["loc"][:j] for e in found if e["type"] not in _UNION_NOISE for j in _steps(e["loc"], is_tagged_branch)}
@@ -93,7 +93,7 @@ def _invalid(error: ValidationError) -> ProblemError:
         )
         for e in found
         if e["type"] not in _UNION_NOISE and not any(e["loc"][:j] in typed for j in _steps(e["loc"], is_fallback))
-    ]
+    ][:MAX_FIELD_ERRORS]
     return invalid_fields(f"{error.error_count()} invalid field(s)", errors, error.error_count())
 
 

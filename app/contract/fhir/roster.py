@@ -63,6 +63,30 @@ from app.geography import CommuneMatch, Geography, NotFound, Point
 from app.territoriality.locations import LocationField, LocationInput, WarningCode
 
 Path = tuple[str | int, ...]  # a path into the request body; presenters make it a JSON pointer
+ContainedById = Mapping[str, tuple[int, Resource]]  # a role's contained resources by id: position, resource
+
+
+MAX_NOTES_PER_ROLE = 5  # a role of 50,000 broken references gets 5 warnings, not 50,000: bounded answers
+
+
+def _bounded(notes: Sequence[RoleNote]) -> tuple[RoleNote, ...]:
+    """The first warnings of a role; the last one listed counts those left out."""
+    if len(notes) <= MAX_NOTES_PER_ROLE:
+        return tuple(notes)
+    last = notes[MAX_NOTES_PER_ROLE - 1]
+    left_out = len(notes) - MAX_NOTES_PER_ROLE
+    counted = RoleNote(last.at, last.code, f"{last.detail} (and {left_out:,} more warnings on this role, not listed)")
+    return (*notes[: MAX_NOTES_PER_ROLE - 1], counted)
+
+
+def _contained_by_id(contained: Sequence[Resource]) -> ContainedById:
+    """The first contained resource of each id (looked up once per reference, not scanned)."""
+    by_id: dict[str, tuple[int, Resource]] = {}
+    for position, resource in enumerate(contained):
+        if resource.id is not None:
+            by_id.setdefault(resource.id, (position, resource))
+    return by_id
+
 
 # Identifier systems (IG examples PP19DP-Practitioner, PP19DP-Organization-EG-CH; API documentation).
 IDNAT_PS_SYSTEMS = frozenset({"urn:oid:1.2.250.1.71.4.2.1"})
@@ -262,7 +286,7 @@ class BundleIndex:
         return index
 
     def follow(
-        self, reference: Reference, kind: str, base: str | None, contained: Sequence[Resource], at: Path
+        self, reference: Reference, kind: str, base: str | None, contained: ContainedById, at: Path
     ) -> Found | Missed | None:
         """What a reference of a resource at `at` leads to. `base`: the RESTful base of the
         referring entry's fullUrl; `contained`: the referring resource's contained resources."""
@@ -291,10 +315,10 @@ class BundleIndex:
         return found
 
     @staticmethod
-    def _contained(wanted: str, contained: Sequence[Resource], at: Path) -> Found | Missed:
-        for position, resource in enumerate(contained):
-            if resource.id == wanted:
-                return Found(resource, (*at, "contained", position), None)
+    def _contained(wanted: str, contained: ContainedById, at: Path) -> Found | Missed:
+        if wanted in contained:
+            position, resource = contained[wanted]
+            return Found(resource, (*at, "contained", position), None)
         return Missed(FhirWarningCode.REFERENCE_UNRESOLVED, "no contained resource has this id")
 
     def _literal(self, reference: str, base: str | None) -> Found | Missed:
@@ -426,7 +450,7 @@ class RosterReader:
         assert isinstance(role, PractitionerRole)
         at: Path = ("bundle", "entry", position, "resource")
         base = _restful_base(entry.fullUrl)
-        contained = role.contained or ()
+        contained = _contained_by_id(role.contained or ())
         notes: list[RoleNote] = []
         practitioner = self._follow(role.practitioner, PRACTITIONER, base, contained, at, ("practitioner",), notes)
         locations = [
@@ -448,12 +472,12 @@ class RosterReader:
                 {},
                 None,
                 None,
-                tuple(notes),
+                _bounded(notes),
                 tuple(references),
             )  # fmt: skip  (the engine ranks a location without any field unlocated)
         return Candidate(
             position, role.id, self._practitioner(practitioner), self._organization(organization), reading.location,
-            reading.sources, reading.site, reading.located_by, (*notes, *reading.notes), references,
+            reading.sources, reading.site, reading.located_by, _bounded([*notes, *reading.notes]), references,
         )  # fmt: skip
 
     def _follow(
@@ -461,7 +485,7 @@ class RosterReader:
         reference: Reference | None,
         kind: str,
         base: str | None,
-        contained: Sequence[Resource],
+        contained: ContainedById,
         at: Path,
         steps: Path,
         notes: list[RoleNote],
