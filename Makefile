@@ -22,6 +22,7 @@ run: $(INSTALLED)
 ## test: lint, then the whole suite (API tests against a real uvicorn on loopback, sandbox in Chromium)
 test: $(INSTALLED) browser
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -217,7 +217,8 @@ def serve_epilog() -> str:
         f"  {PREFIX}HOST=0.0.0.0 {PREFIX}PORT=8080 {PREFIX}API_KEYS=k1,k2 territorialite serve",
         "",
         "The API is then at http://HOST:PORT/ (GET / lists its links), the sandbox at /docs.",
-        "exit codes: 0 stopped; 2 a setting is invalid (the message names its variable).",
+        "exit codes: 0 stopped by Ctrl-C, or by SIGTERM with several workers (with one, uvicorn ends the process",
+        "by the signal itself after the graceful shutdown: status 143); 2 a setting is invalid (the message names it).",
     ]
     return "\n".join(lines)
 

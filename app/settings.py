@@ -122,7 +122,8 @@ DESCRIPTIONS: dict[str, str] = {
     "body_timeout_seconds": "each period this long must bring body_min_rate bytes a second of the body (408)",
     "body_min_rate": "bytes a second a body must average over each period of body_timeout_seconds",
     "write_timeout_seconds": "an answer the client stops reading is dropped after this long",
-    "max_connections": "open connections per worker (kept under the descriptor limit); beyond, refused",
+    "max_connections": "open connections per worker (kept under the descriptor limit); beyond, the one that has "
+    "waited longest for a request head is closed, else the new one is refused",
     "max_queued_bytes": "request bodies a worker holds at once (received, waiting, computed); beyond, a 503 "
     "(default: twice max_body_bytes)",
     "compute_threads": "threads per worker computing bodies over inline_body_bytes, off the event loop",
