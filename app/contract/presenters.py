@@ -136,11 +136,12 @@ def missing_fact(c: Check) -> str | None:
         return None
     if c.missing is MissingFact.PATIENT_LOCATION:
         return pointer("patient", "location")
+    offer = c.missing_offer or c.offer
     if c.missing is MissingFact.DECIDING_LOCATION:
         assert c.deciding is not None
-        where = ("patient",) if c.deciding.physician is None else ("proposals", c.offer or "", c.deciding.physician)
+        where = ("patient",) if c.deciding.physician is None else ("proposals", offer or "", c.deciding.physician)
         return pointer(*where, "location", *([c.deciding.field] if c.deciding.field else []))
-    return pointer(c.missing, c.offer) if c.offer else pointer(c.missing)
+    return pointer(c.missing, offer) if offer else pointer(c.missing)
 
 
 def shown(s: ShownPhysician) -> dict[str, object]:

@@ -121,6 +121,7 @@ class Check:
     territorial_first: bool | None = None  # ... and was shown first
     missing: MissingFact | None = None  # the fact an inconclusive check needs
     deciding: DecidingLocation | None = None  # for a deciding location: whose, and which field
+    missing_offer: Offer | None = None  # the offer the missing fact belongs to, when not this check's
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +224,7 @@ def _evaluation(catalogue: Catalogue, prepared: _Prepared, classifications: Iter
     checks = [_check(catalogue, Aspect.INFORMATION_MESSAGE, facts), _check(catalogue, Aspect.LOCATION_INPUT, facts)]
     warnings = [ScenarioWarning(None, None, note) for note in prepared.patient.notes]
     walk_in_exempt = False
+    appointments_undecided: Check | None = None  # the walk-in exemption hinges on this check
     for offer in scenario.offers.offered():
         offer_facts = {**facts, "offer": offer, "walk_in_exempt": offer is Offer.WITHOUT_APPOINTMENT and walk_in_exempt}
         judged = prepared.judged.get(offer)
@@ -232,10 +234,14 @@ def _evaluation(catalogue: Catalogue, prepared: _Prepared, classifications: Iter
             views = [next(classifications) for _ in judged]
             check = _ordering_check(catalogue, scenario, offer, offer_facts, judged[0][1], views)
             warnings += [ScenarioWarning(offer, w.physician, w.note) for w in views[0].roster_warnings]
+        if offer is Offer.WITHOUT_APPOINTMENT and appointments_undecided and check.status is not CheckStatus.PASS:
+            check = _exemption_undecided(check, appointments_undecided)
         checks.append(check)
-        if offer is Offer.WITH_APPOINTMENT:
+        if offer is Offer.WITH_APPOINTMENT and scenario.offers.walk_in_after_appointments:
             # FAQ-TLC-2's condition, shown: "un médecin du territoire aura été proposé" among the appointments
-            walk_in_exempt = scenario.offers.walk_in_after_appointments and check.territorial_first is True
+            walk_in_exempt = check.territorial_first is True
+            if not walk_in_exempt and check.status is CheckStatus.INCONCLUSIVE:
+                appointments_undecided = check
     statuses = {c.status for c in checks}
     verdict, verdict_ruling = catalogue.verdict(
         {**facts, "any_fail": CheckStatus.FAIL in statuses, "any_inconclusive": CheckStatus.INCONCLUSIVE in statuses}
@@ -281,6 +287,25 @@ def _check(
         catalogue.requirements[aspect], aspect, offer, rule.outcome, rule.ruling, rule.reason,
         violation, territorial_proposed, territorial_first, rule.missing, deciding,
     )  # fmt: skip
+
+
+def _exemption_undecided(walk_in: Check, appointments: Check) -> Check:
+    """The walk-in list would not pass on its own, and whether FAQ-TLC-2 exempts it cannot be
+    said: the appointment check that decides it is itself inconclusive. P-EVIDENCE-1: inconclusive,
+    naming what the appointment check misses (not a decision list: it needs that check's outcome)."""
+    return dataclasses.replace(
+        walk_in,
+        status=CheckStatus.INCONCLUSIVE,
+        ruling="FAQ-TLC-2",
+        reason=(
+            "Walk-in is offered only after appointments: it is exempt if a physician of the territory was "
+            "shown first among the appointments (FAQ-TLC-2), which cannot be judged yet. On its own, the "
+            f"walk-in list would be {walk_in.status}: {walk_in.reason}"
+        ),
+        missing=appointments.missing,
+        deciding=appointments.deciding,
+        missing_offer=appointments.offer,
+    )
 
 
 def _basis(catalogue: Catalogue, verdict: Verdict, ruling: str | None, checks: list[Check]) -> RulingKind | None:

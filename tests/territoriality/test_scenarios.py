@@ -149,6 +149,22 @@ def test_the_walk_in_exemption_needs_a_territorial_physician_first_among_appoint
     )
 
 
+def test_a_walk_in_exemption_that_cannot_be_judged_leaves_the_walk_in_list_inconclusive(geography: Geography) -> None:
+    """FAQ-TLC-2 exempts the walk-in list if a physician of the territory was shown first among the
+    appointments: without the appointments shown, that cannot be said, nor the walk-in verdict."""
+    both = Offers(with_appointment=True, without_appointment=True, without_appointment_only_after_appointments=True)
+    unsure = evaluate(geography, offers=both, proposals={Offer.WITHOUT_APPOINTMENT: [IN_PARIS, IN_MARSEILLE]})
+    walk_in = ordering(unsure, Offer.WITHOUT_APPOINTMENT)
+    assert (unsure.verdict, walk_in.status, walk_in.ruling) == (
+        Verdict.INCONCLUSIVE,
+        CheckStatus.INCONCLUSIVE,
+        "FAQ-TLC-2",
+    )
+    assert (walk_in.missing, walk_in.missing_offer) == (MissingFact.PROPOSALS, Offer.WITH_APPOINTMENT)
+    passing_alone = evaluate(geography, offers=both, proposals={Offer.WITHOUT_APPOINTMENT: [IN_MARSEILLE, IN_PARIS]})
+    assert ordering(passing_alone, Offer.WITHOUT_APPOINTMENT).status is CheckStatus.PASS
+
+
 def test_the_message_cites_faq_tlc_3_only_for_a_declined_location(geography: Geography) -> None:
     def message(evaluation: Evaluation) -> str:
         return next(c.ruling for c in evaluation.checks if c.aspect is Aspect.INFORMATION_MESSAGE)
