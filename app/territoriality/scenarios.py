@@ -355,22 +355,56 @@ def _deciding_location(
     policy: Policy, views: list[Classification], shown_facts: dict[str, str]
 ) -> DecidingLocation | None:
     """The location the ordering facts hinge on, or None when every possible reading gives the same
-    facts. Readings: each of the patient's départements; for a physician of several départements,
-    his best and his worst; for an unlocated physician, the best tier (his code may be right)."""
+    facts. Readings: each of the patient's départements; for each physician of several départements,
+    any of them, whatever the others' (a mixed reading can differ from all-best and all-worst); for
+    an unlocated physician, any tier (his code may be right, or any other)."""
     table = policy.territorial_table.tolist()
     unlocated = policy.tier_order.index(Tier.UNLOCATED)
     if any(_shown_facts(table, view.tiers.tolist()) != shown_facts for view in views[1:]):
         return DecidingLocation(None, LocationField.COMMUNE)
+    actual = (shown_facts["territorial"], shown_facts["order"])
     for view in views:
         best, worst = view.tiers.tolist(), view.worst_tiers.tolist()
-        hopeful = [0 if tier == unlocated else tier for tier in best]
-        if _shown_facts(table, worst) != shown_facts or _shown_facts(table, hopeful) != shown_facts:
+        possible = [
+            range(unlocated + 1) if b == unlocated else sorted({b, w}) for b, w in zip(best, worst, strict=True)
+        ]
+        if _reachable_facts(table, possible) != {actual}:
             return next(
                 DecidingLocation(i, LocationField.COMMUNE if b != w else None)
                 for i, (b, w) in enumerate(zip(best, worst, strict=True))
                 if b != w or b == unlocated
             )
     return None
+
+
+def _reachable_facts(territorial_table: list[bool], possible: Sequence[Sequence[int]]) -> set[tuple[str, str]]:
+    """Every (territorial, order) pair of facts some reading gives, each physician's tier being any of
+    his possible ones. Walked once over the list, keeping only what the facts depend on: the tier
+    of the last physician while the order holds (None once it is broken), whether the first shown is
+    territorial, whether any is: at most a few dozen states, whatever the length of the list."""
+    if not possible:
+        return {(TerritorialFact.NONE, OrderFact.RESPECTED)}
+    states: set[tuple[int | None, bool, bool]] = set()
+    for position, tiers in enumerate(possible):
+        if position == 0:
+            states = {(t, territorial_table[t], territorial_table[t]) for t in tiers}
+            continue
+        states = {
+            (None if last is None or t < last else t, first, any_so_far or territorial_table[t])
+            for last, first, any_so_far in states
+            for t in tiers
+        }
+    return {
+        (
+            TerritorialFact.NONE
+            if not any_territorial
+            else TerritorialFact.FIRST
+            if first
+            else TerritorialFact.NOT_FIRST,
+            OrderFact.VIOLATED if last is None else OrderFact.RESPECTED,
+        )
+        for last, first, any_territorial in states
+    }
 
 
 AVAILABILITY = {True: AvailabilityFact.YES, False: AvailabilityFact.NO}

@@ -165,6 +165,29 @@ def test_a_walk_in_exemption_that_cannot_be_judged_leaves_the_walk_in_list_incon
     assert ordering(passing_alone, Offer.WITHOUT_APPOINTMENT).status is CheckStatus.PASS
 
 
+def test_a_mixed_reading_of_uncertain_physicians_is_a_reading_too(geography: Geography) -> None:
+    """Two physicians given only by 05110 (it serves 04 and 05) after one of Digne (04): read both
+    in 04 or both in 05, the order holds; one in 05 then one in 04 breaks it. Not compliant, not
+    non-compliant: the answer hinges on their communes."""
+    by_postal_code = [PhysicianInput(f"p{i}", LocationInput(postal_code="05110")) for i in (1, 2)]
+    result = evaluate(
+        geography,
+        patient_location=LocationInput(commune="04070"),
+        proposals={Offer.WITH_APPOINTMENT: [PhysicianInput("digne", LocationInput(commune="04070")), *by_postal_code]},
+    )
+    assert (result.verdict, ordering(result).status) == (Verdict.INCONCLUSIVE, CheckStatus.INCONCLUSIVE)
+    assert ordering(result).deciding == DecidingLocation(1, LocationField.COMMUNE)
+
+
+def test_an_unknown_code_may_hide_any_tier(geography: Geography) -> None:
+    """Marseille, Avignon, an unknown code, then Paris: the unknown physician read as of Paris or of
+    Nice, the order holds; read as unlocated or of Marseille, it does not."""
+    unknown = PhysicianInput("unknown", LocationInput(commune="99999"))
+    result = evaluate(geography, proposals={Offer.WITH_APPOINTMENT: [IN_MARSEILLE, IN_AVIGNON, unknown, IN_PARIS]})
+    assert (result.verdict, ordering(result).status) == (Verdict.INCONCLUSIVE, CheckStatus.INCONCLUSIVE)
+    assert ordering(result).deciding == DecidingLocation(2, None)
+
+
 def test_the_message_cites_faq_tlc_3_only_for_a_declined_location(geography: Geography) -> None:
     def message(evaluation: Evaluation) -> str:
         return next(c.ruling for c in evaluation.checks if c.aspect is Aspect.INFORMATION_MESSAGE)
