@@ -365,6 +365,8 @@ def _deciding_location(
     actual = (shown_facts["territorial"], shown_facts["order"])
     for view in views:
         best, worst = view.tiers.tolist(), view.worst_tiers.tolist()
+        if best == worst and unlocated not in best:  # every physician placed for certain: one reading
+            continue
         possible = [
             range(unlocated + 1) if b == unlocated else sorted({b, w}) for b, w in zip(best, worst, strict=True)
         ]
