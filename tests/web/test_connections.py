@@ -93,9 +93,9 @@ def test_answers_nobody_reads_are_dropped(strict: LiveServer) -> None:
 
 
 def test_at_the_cap_a_connection_that_waited_for_a_head_makes_room(strict: LiveServer) -> None:
-    """20 connections at most: a new one takes the place of one that has waited over a second without
-    sending a request head; one that just connected is not evicted (it may be a probe about to send),
-    and the newcomer is refused instead."""
+    """20 connections at most: a new one takes the place of one that has waited over a quarter of a
+    second without sending a request head; one that just connected is not evicted (it may be a probe
+    about to send), and the newcomer is refused instead."""
     idle = [connect(strict.port) for _ in range(20)]
     try:
         with connect(strict.port) as newcomer:  # all 20 connected a moment ago: no room
