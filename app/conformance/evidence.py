@@ -10,6 +10,8 @@ properties.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import platform
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -153,6 +155,21 @@ class Deployment:
         }
 
 
+# The packages the judging rests on: their versions let a run be reproduced exactly.
+JUDGING_PACKAGES = ("pydantic", "pydantic-core", "numpy", "shapely", "PyYAML", "httpx")
+
+
+def runtime() -> dict[str, Any]:
+    """The Python and the versions of the packages the tool judged with."""
+    packages = {}
+    for name in JUDGING_PACKAGES:
+        try:
+            packages[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            packages[name] = "not installed"
+    return {"python": platform.python_version(), "packages": packages}
+
+
 @dataclass(frozen=True)
 class Evidence:
     started_at: datetime
@@ -164,7 +181,7 @@ class Evidence:
 
     def as_json(self) -> dict[str, object]:
         return {
-            "tool": {"name": TOOL, "version": self.tool_version},
+            "tool": {"name": TOOL, "version": self.tool_version, **runtime()},
             "run": {
                 "started_at": utc_text(self.started_at),
                 "finished_at": utc_text(self.finished_at),
@@ -188,8 +205,11 @@ class Evidence:
 
     def rows(self) -> list[tuple[str, str]]:
         """(what, value) pairs, in reading order: HTML tables and JUnit properties."""
+        environment = runtime()
         rows = [
             ("tool", f"{TOOL} {self.tool_version}"),
+            ("tool: Python", str(environment["python"])),
+            ("tool: packages", ", ".join(f"{name} {v}" for name, v in environment["packages"].items())),
             ("run started (UTC)", utc_text(self.started_at)),
             ("run finished (UTC)", utc_text(self.finished_at)),
             ("command line", self.command_line),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
+import platform
 import re
 import shutil
 import subprocess
@@ -54,7 +56,10 @@ def test_the_real_server_passes_the_kit_and_the_reports_carry_the_evidence(serve
 
     report = json.loads((tmp_path / "conformance.json").read_text(encoding="utf-8"))
     evidence = report["evidence"]
-    assert evidence["tool"] == {"name": "territorialite", "version": __version__}
+    assert evidence["tool"]["name"] == "territorialite"
+    assert evidence["tool"]["version"] == __version__
+    assert evidence["tool"]["python"] == platform.python_version()
+    assert evidence["tool"]["packages"]["pydantic"] == importlib.metadata.version("pydantic")
     assert UTC_SECONDS.match(evidence["run"]["started_at"])
     assert evidence["run"]["started_at"] <= evidence["run"]["finished_at"]
     assert evidence["run"]["command_line"] == (
