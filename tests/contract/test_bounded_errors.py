@@ -12,8 +12,6 @@ from app.contract import operations
 from app.contract.limits import MAX_AUDIT_FIELD_ERRORS, MAX_FIELD_ERRORS
 from app.contract.problems import ProblemError, from_validation_error, pointer
 from app.contract.requests import RANKING_REQUEST
-from app.geography import Geography
-from app.territoriality.rulings import load_catalogue
 
 SESSION = {
     "session_id": "s",
@@ -23,11 +21,6 @@ SESSION = {
     "information_message_shown": True,
     "location_input_offered": True,
 }
-
-
-@pytest.fixture(scope="module")
-def reference(geography: Geography) -> operations.Reference:
-    return operations.Reference(geography, load_catalogue())
 
 
 def refusal(reference: operations.Reference, document: object) -> ProblemError:

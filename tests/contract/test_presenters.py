@@ -8,13 +8,6 @@ import pytest
 
 from app.contract import operations
 from app.contract.problems import FieldError, ProblemError, pointer
-from app.geography import Geography
-from app.territoriality.rulings import load_catalogue
-
-
-@pytest.fixture(scope="module")
-def reference(geography: Geography) -> operations.Reference:
-    return operations.Reference(geography, load_catalogue())
 
 
 def body(document: object) -> bytes:

@@ -9,8 +9,6 @@ import pytest
 from app.contract import operations
 from app.contract.problems import ProblemError
 from app.contract.unique_keys import refuse_duplicate_keys
-from app.geography import Geography
-from app.territoriality.rulings import load_catalogue
 
 SESSION = {
     "session_id": "s",
@@ -19,11 +17,6 @@ SESSION = {
     "information_message_shown": True,
     "location_input_offered": True,
 }
-
-
-@pytest.fixture(scope="module")
-def reference(geography: Geography) -> operations.Reference:
-    return operations.Reference(geography, load_catalogue())
 
 
 def judged(reference: operations.Reference, timestamp: object) -> dict:
