@@ -376,6 +376,7 @@ def _resting_on(counts: dict[str, int]) -> str:
     said = {
         "location_declined": "the patient declined his location",
         "patient_abroad": "the patient is abroad",
+        "walk_in_exempt": "the walk-in list was exempt (the appointments showed a physician of the territory first)",
         "no_territorial_physician_available": "the platform stated that no physician of the territory was available",
     }
     parts = [f"{html.counted(counts[reason], 'session')}: {text}" for reason, text in said.items() if counts[reason]]

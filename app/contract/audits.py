@@ -75,8 +75,8 @@ class SessionResult:
     @property
     def compliant_resting_on(self) -> set[str]:
         """For a compliant session, what its ordering rests on besides the order shown: the patient
-        declined his location, is abroad, or the platform stated that no physician of the territory
-        was available. Empty for any other session."""
+        declined his location, is abroad, the walk-in list was exempt (FAQ-TLC-2), or the platform
+        stated that no physician of the territory was available. Empty for any other session."""
         if self.evaluation is None or self.evaluation.verdict is not Verdict.COMPLIANT:
             return set()
         reasons = set()
@@ -100,7 +100,11 @@ class SessionResult:
 
 
 DEFINITE = (CheckStatus.PASS, CheckStatus.FAIL)
-NOT_APPLICABLE_BECAUSE = {"FAQ-TLC-3": "location_declined", "P-ABROAD-1": "patient_abroad"}
+NOT_APPLICABLE_BECAUSE = {
+    "FAQ-TLC-3": "location_declined",
+    "P-ABROAD-1": "patient_abroad",
+    "FAQ-TLC-2": "walk_in_exempt",  # the walk-in list not judged: the appointments showed the territory first
+}
 STATED_UNAVAILABLE = "no_territorial_physician_available"  # as the platform stated
 BATCH = 256  # sessions judged together: their proposals classified as one set of arrays
 REPEATED_ID = "repeats the session_id of an earlier session: each recorded session needs an id of its own"

@@ -107,11 +107,22 @@ def test_compliance_resting_on_what_the_session_records_is_counted(client: httpx
         "proposals": paris_only,
         "territorial_physician_available": {"with_appointment": False},
     }
-    result = client.post("/v1/audits", json={"sessions": [GOOD, declined, abroad, unavailable]}).json()
-    assert [s["verdict"] for s in result["sessions"]] == ["compliant"] * 4
+    walk_in_exempt = {
+        **GOOD,
+        "session_id": "w",
+        "offers": {
+            "with_appointment": True,
+            "without_appointment": True,
+            "without_appointment_only_after_appointments": True,
+        },
+        "proposals": {**GOOD["proposals"], "without_appointment": paris_only["with_appointment"]},
+    }
+    result = client.post("/v1/audits", json={"sessions": [GOOD, declined, abroad, unavailable, walk_in_exempt]}).json()
+    assert [s["verdict"] for s in result["sessions"]] == ["compliant"] * 5
     assert result["summary"]["compliant_resting_on"] == {
         "location_declined": 1,
         "patient_abroad": 1,
+        "walk_in_exempt": 1,
         "no_territorial_physician_available": 1,
     }
 
