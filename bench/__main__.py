@@ -3,11 +3,13 @@ start-up, memory, and audit throughput. Prints numbers and ratios; asserts nothi
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from app.geography import load_geography
@@ -38,9 +40,9 @@ def machine() -> str:
     )
 
 
-def print_table(title: str, header: list[str], rows: list[list[object]]) -> None:
+def print_table(title: str, header: Sequence[object], rows: Sequence[Sequence[object]]) -> None:
     print(f"\n{title}")
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
+    widths = [max(len(str(x)) for x in column) for column in zip(*[header, *rows], strict=True)]
     for row in [header, *rows]:
         print("  " + "  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
 
@@ -138,14 +140,16 @@ def bench_big_requests() -> None:
                            for p in points if p.location.coordinates],
         }).encode(),
     }  # fmt: skip
+
+    def rank_and_serialise(body: bytes) -> bytes:
+        return pydantic_core.to_json(operations.rank(reference, body)[0])
+
     rows = []
     with service() as (url, _, _), httpx.Client(base_url=url, timeout=60) as client:
         for name, body in bodies.items():
-            work = core.best_of(lambda b=body: pydantic_core.to_json(operations.rank(reference, b)[0]), 5)
-            trip = core.best_of(
-                lambda b=body: client.post("/v1/rankings", content=b, headers={"content-type": "application/json"}),
-                5,
-            )
+            work = core.best_of(functools.partial(rank_and_serialise, body), 5)
+            post = functools.partial(client.post, "/v1/rankings", headers={"content-type": "application/json"})
+            trip = core.best_of(functools.partial(post, content=body), 5)
             rows.append([name, f"{len(body) / 1e6:.2f}", f"{work * 1000:.1f}", f"{trip * 1000:.1f}"])
     print_table(
         "One big ranking (median of 5 after a warm-up)",

@@ -130,7 +130,7 @@ def http_get(url: str, timeout: float) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def _probe(url: str, stop: multiprocessing.synchronize.Event, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _probe(url: str, stop: multiprocessing.synchronize.Event, results: multiprocessing.Queue) -> None:
     """In a process of its own, so that the attacking threads never delay it."""
     latencies: list[float] = []
     failures: Counter[str] = Counter()
@@ -158,7 +158,7 @@ class Watch:
         self.peak_mb = 0.0
         self.stop = threading.Event()
         self.stop_probe = multiprocessing.Event()
-        self.results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+        self.results: multiprocessing.Queue = multiprocessing.Queue()
         self.prober = multiprocessing.Process(target=_probe, args=(target.url, self.stop_probe, self.results))
         self.sampler = threading.Thread(target=self._sample, daemon=True)
 
@@ -395,7 +395,7 @@ def heavy_loop(body: bytes, path: str, clients: int, seconds: float = 30) -> Cal
     return attack
 
 
-def _hold_slow_heads(port: int, count: int, seconds: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _hold_slow_heads(port: int, count: int, seconds: float, queue: multiprocessing.Queue) -> None:
     """In a process of its own (descriptors): `count` connections sending a head a byte a second."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -431,7 +431,7 @@ def _hold_slow_heads(port: int, count: int, seconds: float, queue: multiprocessi
 
 def slow_headers(total: int, seconds: float = 20) -> Callable[[Target], dict[str, object]]:
     def attack(target: Target) -> dict[str, object]:
-        queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+        queue: multiprocessing.Queue = multiprocessing.Queue()
         halves = [total // 2, total - total // 2]
         processes = [multiprocessing.Process(target=_hold_slow_heads, args=(target.port, n, seconds, queue))
                      for n in halves]  # fmt: skip
@@ -574,8 +574,8 @@ def print_rows(rows: list[Row]) -> None:
     for row in [header, *table]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     print()
-    for row in rows:
-        print(f"{row.attack}: {json.dumps(row.seen)}")
+    for result in rows:
+        print(f"{result.attack}: {json.dumps(result.seen)}")
 
 
 def main() -> None:

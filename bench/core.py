@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable
@@ -38,12 +39,16 @@ def best_of(function: Callable[[], object], repeat: int) -> float:
 def naive_rank(geography: Geography, physicians: list[PhysicianInput]) -> list[str]:
     """Straightforward: resolve each physician, geopy geodesic distance, tier by sets, sorted()."""
     patient = resolve_location(geography, PATIENT)
+    assert isinstance(patient, Place)
+    assert patient.point is not None
     own = set(patient.departements)
     neighbours = set().union(*(geography.neighbours(d) for d in own))
     region = {geography.region_of(d) for d in own}
     keyed = []
     for index, physician in enumerate(physicians):
+        assert physician.location.commune is not None
         commune = geography.communes[physician.location.commune]
+        assert commune.point is not None
         dep = commune.departement
         tier = 0 if dep in own else 1 if dep in neighbours else 2 if geography.region_of(dep) in region else 3
         km = geodesic((patient.point.lat, patient.point.lon), (commune.point.lat, commune.point.lon)).km
@@ -57,16 +62,20 @@ def core_only(geography: Geography, physicians: list[PhysicianInput]) -> Callabl
 
     patient = resolve_location(geography, PATIENT)
     assert isinstance(patient, Place)
-    communes = [geography.communes[p.location.commune] for p in physicians]
+    assert patient.point is not None
+    patient_point = patient.point
+    communes = [geography.communes[str(p.location.commune)] for p in physicians]
+    points = [c.point for c in communes]
+    assert all(point is not None for point in points)
     numbers = departement_numbers(geography)
     deps = np.array([numbers.number[c.departement] for c in communes])
-    lats = np.array([c.point.lat for c in communes])
-    lons = np.array([c.point.lon for c in communes])
+    lats = np.array([point.lat for point in points if point is not None])
+    lons = np.array([point.lon for point in points if point is not None])
     territory = territory_of(geography, patient.departements)
     facing, located = np.zeros(len(deps), dtype=np.intp), np.ones(len(deps), dtype=bool)
 
     def run() -> np.ndarray:
-        distances = geodesic_km(patient.point.lat, patient.point.lon, lats, lons)
+        distances = geodesic_km(patient_point.lat, patient_point.lon, lats, lons)
         tiers = assign_tiers(DEPARTEMENT_V1, Roster.facing([territory], facing, deps, located, distances))
         return np.lexsort((np.round(distances, 1), tiers))
 
@@ -82,6 +91,8 @@ def check_agreement(geography: Geography, physicians: list[PhysicianInput]) -> N
         if ours.id != theirs:
             other = next(r for r in ranked if r.id == theirs)
             assert ours.tier == other.tier, (ours, other)
+            assert ours.distance_km is not None
+            assert other.distance_km is not None
             assert abs(ours.distance_km - other.distance_km) <= 0.1, (ours, other)
 
 
@@ -94,9 +105,10 @@ def measure(geography: Geography, sizes: tuple[int, ...] = (10, 100, 1_000, 10_0
         rows.append({
             "physicians": size,
             "core_ms": best_of(core_only(geography, physicians), repeat) * 1000,
-            "rank_physicians_ms": best_of(lambda p=physicians: rank_physicians(geography, PATIENT, p, DEPARTEMENT_V1),
-                                          repeat) * 1000,
-            "naive_ms": best_of(lambda p=physicians: naive_rank(geography, p), max(repeat // 5, 2)) * 1000,
+            "rank_physicians_ms": best_of(
+                functools.partial(rank_physicians, geography, PATIENT, physicians, DEPARTEMENT_V1), repeat
+            ) * 1000,
+            "naive_ms": best_of(functools.partial(naive_rank, geography, physicians), max(repeat // 5, 2)) * 1000,
         })  # fmt: skip
     return rows
 

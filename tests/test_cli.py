@@ -8,6 +8,7 @@ import json
 import shutil
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -187,7 +188,7 @@ def test_audit_writes_its_three_reports(tmp_path: Path) -> None:
 
 
 def test_audit_csv_cells_never_run_as_spreadsheet_formulas(tmp_path: Path) -> None:
-    hostile = {**TERRITORIAL_SECOND, "session_id": '=HYPERLINK("http://evil.example","x")'}
+    hostile: dict[str, Any] = {**TERRITORIAL_SECOND, "session_id": '=HYPERLINK("http://evil.example","x")'}
     sessions = tmp_path / "sessions.jsonl"
     sessions.write_text(json.dumps(hostile) + "\n", encoding="utf-8")
     assert main(["audit", str(sessions), "--report", str(tmp_path / "report")]) == 1

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -21,7 +22,7 @@ from app.geography.loader import DEFAULT_GEODATA_DIR
 from app.territoriality.rulings import load_catalogue
 from tests.conformance.test_kit import sha256sum_listing
 
-GOOD = {
+GOOD: dict[str, Any] = {
     "session_id": "s1",
     "timestamp": "2026-11-20T10:00:00Z",
     "channel": "video",

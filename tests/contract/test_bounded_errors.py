@@ -4,6 +4,7 @@ counted beyond it (per problem, per session of an audit, and per audit answer)."
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -32,11 +33,11 @@ def refusal(reference: operations.Reference, document: object) -> ProblemError:
 def test_a_problem_lists_the_first_errors_and_counts_them_all(reference: operations.Reference) -> None:
     unknown = {f"k{i}": 0 for i in range(5_000)}
     problem = refusal(reference, {"physicians": [{"id": "a", "location": {"commune": "13055"}}], **unknown})
-    body = problem.body()
-    assert len(body["errors"]) == MAX_FIELD_ERRORS  # type: ignore[arg-type]
+    body: dict[str, Any] = problem.body()
+    assert len(body["errors"]) == MAX_FIELD_ERRORS
     assert body["error_count"] == 5_000
     assert body["detail"] == "5000 invalid field(s); the first 100 of 5000 errors are listed"
-    assert body["errors"][0] == {"pointer": "/k0", "detail": "unknown field"}  # type: ignore[index]
+    assert body["errors"][0] == {"pointer": "/k0", "detail": "unknown field"}
 
 
 def test_the_first_errors_are_the_same_however_many_follow() -> None:
@@ -61,18 +62,20 @@ def test_few_errors_are_all_listed_without_a_count(reference: operations.Referen
 
 def test_duplicate_ids_are_bounded_too(reference: operations.Reference) -> None:
     physicians = [{"id": "same", "location": {"commune": "13055"}} for _ in range(151)]
-    body = refusal(reference, {"physicians": physicians}).body()
-    assert len(body["errors"]) == MAX_FIELD_ERRORS  # type: ignore[arg-type]
+    body: dict[str, Any] = refusal(reference, {"physicians": physicians}).body()
+    assert len(body["errors"]) == MAX_FIELD_ERRORS
     assert body["error_count"] == 150
 
 
 def test_an_audit_lists_errors_per_session_and_in_all(reference: operations.Reference) -> None:
-    empty_proposals = {"with_appointment": [{}] * 400}  # two errors per proposal
+    empty_proposals: dict[str, list[dict[str, object]]] = {"with_appointment": [{}] * 400}  # two errors per proposal
     sessions = [{**SESSION, "session_id": f"s{i}", "proposals": empty_proposals} for i in range(15)]
-    answer = operations.audit(reference, json.dumps({"sessions": [*sessions, {**SESSION, "channel": "fax"}]}).encode())
+    answer: dict[str, Any] = operations.audit(
+        reference, json.dumps({"sessions": [*sessions, {**SESSION, "channel": "fax"}]}).encode()
+    )
     reports = answer["sessions"]
-    assert [len(r["errors"]) for r in reports] == [MAX_FIELD_ERRORS] * 10 + [0] * 6  # type: ignore[index]
-    assert sum(len(r["errors"]) for r in reports) == MAX_AUDIT_FIELD_ERRORS  # type: ignore[index]
-    assert {r["error_count"] for r in reports[:15]} == {800}  # type: ignore[index]
-    assert reports[15]["error_count"] == 1  # type: ignore[index]
-    assert answer["summary"]["sessions"]["invalid"] == 16  # type: ignore[index]
+    assert [len(r["errors"]) for r in reports] == [MAX_FIELD_ERRORS] * 10 + [0] * 6
+    assert sum(len(r["errors"]) for r in reports) == MAX_AUDIT_FIELD_ERRORS
+    assert {r["error_count"] for r in reports[:15]} == {800}
+    assert reports[15]["error_count"] == 1
+    assert answer["summary"]["sessions"]["invalid"] == 16

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 import yaml
 from referencing import Registry
@@ -20,7 +20,7 @@ REGISTRY = Registry().with_resource("urn:openapi", DRAFT202012.create_resource(S
 
 
 def request_examples() -> list[tuple[str, str, str, dict]]:
-    cases = []
+    cases: list[tuple[str, str, str, dict]] = []
     for path, item in SPEC["paths"].items():
         for method, operation in item.items():
             examples = (

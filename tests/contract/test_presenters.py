@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ def test_pointers_escape_as_rfc_6901_says() -> None:
 
 
 def test_warnings_point_at_the_patient_and_at_each_physician(reference: operations.Reference) -> None:
-    answer, size = operations.rank(
+    ranked, size = operations.rank(
         reference,
         body(
             {
@@ -33,15 +34,16 @@ def test_warnings_point_at_the_patient_and_at_each_physician(reference: operatio
             }
         ),
     )
+    answer: dict[str, Any] = ranked
     assert size == 2
-    assert [(w["pointer"], w["code"]) for w in answer["warnings"]] == [  # type: ignore[union-attr]
+    assert [(w["pointer"], w["code"]) for w in answer["warnings"]] == [
         ("/patient/location/commune", "old_commune_code"),
         ("/physicians/1/location/commune", "physician_unlocated"),
     ]
 
 
 def test_scenario_warnings_point_into_the_offer_s_proposals(reference: operations.Reference) -> None:
-    answer = operations.evaluate(
+    answer: dict[str, Any] = operations.evaluate(
         reference,
         body(
             {
@@ -54,9 +56,7 @@ def test_scenario_warnings_point_into_the_offer_s_proposals(reference: operation
             }
         ),
     )
-    assert [w["pointer"] for w in answer["warnings"]] == [  # type: ignore[union-attr]
-        "/proposals/without_appointment/0/location/postal_code"
-    ]
+    assert [w["pointer"] for w in answer["warnings"]] == ["/proposals/without_appointment/0/location/postal_code"]
 
 
 def test_an_unknown_patient_code_is_a_problem_naming_the_field(reference: operations.Reference) -> None:
@@ -69,7 +69,7 @@ def test_an_unknown_patient_code_is_a_problem_naming_the_field(reference: operat
 
 
 def test_an_invalid_session_of_an_audit_is_located_in_the_batch(reference: operations.Reference) -> None:
-    answer = operations.audit(reference, body({"sessions": [{"session_id": "s1"}]}))
-    [session] = answer["sessions"]  # type: ignore[misc]
+    answer: dict[str, Any] = operations.audit(reference, body({"sessions": [{"session_id": "s1"}]}))
+    [session] = answer["sessions"]
     assert session["status"] == "invalid"
     assert {e["pointer"] for e in session["errors"]} >= {"/sessions/0/timestamp", "/sessions/0/channel"}

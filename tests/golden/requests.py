@@ -139,7 +139,7 @@ def patient(rng: random.Random, places: Places) -> dict[str, Any] | None:
 
 
 def roster(rng: random.Random, places: Places, size: int) -> list[dict[str, Any]]:
-    physicians = []
+    physicians: list[dict[str, Any]] = []
     for index in range(size):
         if physicians and rng.random() < 0.1:  # a tie: same place as an earlier physician
             physicians.append({"id": f"tie-{index}", "location": rng.choice(physicians)["location"]})
@@ -181,7 +181,7 @@ def spoil(rng: random.Random, body: dict[str, Any]) -> None:
 
 
 def scenario(rng: random.Random, places: Places, number: int) -> dict[str, Any]:
-    body = synthetic_session(rng, number)
+    body: dict[str, Any] = synthetic_session(rng, number)
     del body["session_id"], body["timestamp"]
     who = patient(rng, places)
     if who is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
@@ -33,6 +34,9 @@ OFFLINE_FLAGS = [
     "--proxy-server=http://127.0.0.1:9",
 ]
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 playwright_api = pytest.importorskip("playwright.sync_api")
 if not os.path.exists(CHROMIUM):
     if os.environ.get("REQUIRE_BROWSER"):
@@ -43,14 +47,14 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     with playwright_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=OFFLINE_FLAGS)
         yield chromium
         chromium.close()
 
 
-def test_try_it_out_ranks_physicians_offline(browser: object, server: LiveServer) -> None:
+def test_try_it_out_ranks_physicians_offline(browser: Browser, server: LiveServer) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 2000})
     requested: list[str] = []
     failed: list[str] = []
@@ -83,7 +87,7 @@ def test_try_it_out_ranks_physicians_offline(browser: object, server: LiveServer
     page.close()
 
 
-def test_sandbox_page_loads_completely_with_its_own_assets(browser: object, server: LiveServer) -> None:
+def test_sandbox_page_loads_completely_with_its_own_assets(browser: Browser, server: LiveServer) -> None:
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -96,7 +100,7 @@ def test_sandbox_page_loads_completely_with_its_own_assets(browser: object, serv
     page.close()
 
 
-def test_the_browser_has_no_route_beyond_loopback(browser: object) -> None:
+def test_the_browser_has_no_route_beyond_loopback(browser: Browser) -> None:
     page = browser.new_page()
     with pytest.raises(playwright_api.Error, match=r"ERR_PROXY_CONNECTION_FAILED|ERR_NAME_NOT_RESOLVED"):
         page.goto("https://cdn.example.invalid/swagger-ui.css", timeout=10_000)

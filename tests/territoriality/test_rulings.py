@@ -10,7 +10,7 @@ from app.territoriality.rulings import Aspect, load_catalogue
 CATALOGUE = load_catalogue()
 FAQ = Path(__file__).resolve().parents[2] / "docs/reference/ans-faq-teleconsultation.txt"
 
-FACT_VALUES = {
+FACT_VALUES: dict[str, list[str | bool]] = {
     "channel": ["video", "phone", "phone_to_video"],
     "location": ["given", "declined", "not_offered", "not_given", "outside_france"],
     "message_shown": [True, False],

@@ -115,7 +115,7 @@ def test_a_key_given_twice_is_refused_naming_it(client: httpx.Client, path: str)
 
 
 def test_a_problem_lists_at_most_100_errors_and_counts_them_all(client: httpx.Client) -> None:
-    body = {"physicians": [{} for _ in range(10_000)]}
+    body: dict[str, list[dict[str, object]]] = {"physicians": [{} for _ in range(10_000)]}
     problem = assert_problem(client.post("/v1/rankings", json=body), 422, "invalid-request")
     assert len(problem["errors"]) == 100
     assert problem["error_count"] == 20_000  # id and location missing in each
