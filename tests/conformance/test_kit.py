@@ -88,6 +88,15 @@ def test_the_real_server_passes_the_kit_and_the_reports_carry_the_evidence(serve
         assert fact in page
 
 
+def test_the_readme_publishes_the_digest_of_the_shipped_kit() -> None:
+    """Change a case, and this fails until the README says the new digest: certifiers compare it."""
+    published = re.search(
+        r"The kit shipped with this version has SHA-256 `([0-9a-f]{64})`", (ROOT / "README.md").read_text()
+    )
+    assert published is not None
+    assert published.group(1) == load_kit().source.sha256
+
+
 def test_the_digest_is_that_of_the_cases_actually_run(server: LiveServer, tmp_path: Path) -> None:
     copy = shutil.copytree(CASES_DIR, tmp_path / "cases")
     scenarios = copy / "scenarios.yaml"
