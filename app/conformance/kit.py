@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,6 +31,7 @@ CASES_DIR = resources.package_file("app.conformance", "cases")
 CASE_FILES = "*.yaml"
 MISSING = object()
 _STEP = re.compile(r"([^.\[\]]+)|\[(\*|\d+)\]")
+_CREDENTIALS = re.compile(r"//[^/?#]*@")
 DESCRIPTION = ("/readyz", "/v1/rulings", "/v1/policies")  # what a deployment says of itself
 
 
@@ -194,16 +194,15 @@ def _show(value: Any) -> str:
 
 
 def check_base_url(base_url: str) -> httpx.URL:
-    if "@" in urllib.parse.urlsplit(base_url).netloc:  # user:password@host: never echoed, never in a report
-        raise TargetError("--base-url must not carry credentials (user:password@): use --api-key, which is masked")
+    shown = _CREDENTIALS.sub("//***@", base_url)  # user:password@host: never echoed, never in a report
     try:
         url = httpx.URL(base_url)
     except httpx.InvalidURL as error:
-        raise TargetError(f"--base-url {base_url!r} is not a URL: {error}") from None
+        raise TargetError(f"--base-url {shown!r} is not a URL: {error}") from None
+    if url.userinfo:
+        raise TargetError("--base-url must not carry credentials (user:password@): use --api-key, which is masked")
     if url.scheme not in ("http", "https") or not url.host:
-        raise TargetError(
-            f"--base-url must be an http:// or https:// URL such as http://127.0.0.1:8000, not {base_url!r}"
-        )
+        raise TargetError(f"--base-url must be an http:// or https:// URL such as http://127.0.0.1:8000, not {shown!r}")
     return url
 
 

@@ -161,8 +161,9 @@ def test_an_unreachable_target_is_a_usage_error_said_once_before_any_case(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
-def test_credentials_in_the_base_url_are_refused_and_never_echoed(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["conformance", "--base-url", "http://auditor:s3cret@127.0.0.1:9"]) == 2
+@pytest.mark.parametrize("url", ["http://auditor:s3cret@127.0.0.1:9", "http://auditor:s3cret@[::1"])
+def test_credentials_in_the_base_url_are_refused_and_never_echoed(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["conformance", "--base-url", url]) == 2
     said = capsys.readouterr().err
     assert "--base-url" in said
     assert "s3cret" not in said
@@ -183,7 +184,7 @@ def test_a_failed_run_leaves_no_report_folder_behind(tmp_path: Path, capsys: pyt
     assert not report.exists()
 
 
-@pytest.mark.parametrize("url", ["127.0.0.1:8000", "localhost", "ftp://127.0.0.1/", "http://"])
+@pytest.mark.parametrize("url", ["127.0.0.1:8000", "localhost", "ftp://127.0.0.1/", "http://", "http://[::1"])
 def test_a_base_url_that_is_no_http_url_is_a_usage_error(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["conformance", "--base-url", url]) == 2
     assert "--base-url" in capsys.readouterr().err
