@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import logging
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -16,9 +18,12 @@ from app import __version__
 from app.settings import DESCRIPTIONS, PREFIX, Settings, SettingsError
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from app.conformance.audit_file import FailOn
 
 PASSED, NON_CONFORMANCE, USAGE_ERROR = 0, 1, 2  # exit codes of `conformance` and `audit`
+STARTUP_FAILURE = 3  # `serve`: a port cannot be listened on, or the application did not start (as uvicorn)
 VERSION = f"territorialite {__version__}"
 
 
@@ -37,7 +42,7 @@ def serve(args: argparse.Namespace) -> int:
         # workers share their metrics through files (prometheus_client multiprocess mode)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="territorialite-metrics-")
     _, backlog = descriptor_bounds(settings.max_connections, _raise_descriptor_limit())
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.main:app",
         host=settings.host,
         port=settings.port,
@@ -56,6 +61,55 @@ def serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=settings.keep_alive_seconds,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )
+    return _run(config, _listening_sockets(config, settings))
+
+
+def _listening_sockets(config: uvicorn.Config, settings: Settings) -> list[socket.socket]:
+    """The main port, and the probe port if set: a listener of its own, so that the probes never
+    queue behind a flood of connections to the main port (make attack, 21,000 slow heads)."""
+    sockets = [config.bind_socket()]
+    if settings.probe_port is not None:
+        sockets.append(_bind(settings.host, settings.probe_port))
+        startup_log().info("Probes on port %d (/healthz and /readyz only)", settings.probe_port)
+    return sockets
+
+
+def startup_log() -> logging.Logger:
+    return logging.getLogger("uvicorn.error")  # where uvicorn says what it listens on, as configured
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        startup_log().error("cannot listen on %s:%d for the probes: %s", host, port, error.strerror)
+        raise SystemExit(STARTUP_FAILURE) from None
+    sock.set_inheritable(True)  # the workers get it
+    return sock
+
+
+def _run(config: uvicorn.Config, sockets: list[socket.socket]) -> int:
+    """What uvicorn.run does, with our sockets: one worker in this process, or a supervisor."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    server = uvicorn.Server(config)
+    try:
+        if config.workers > 1:
+            Multiprocess(config, sockets=sockets).run()
+        else:
+            server.run(sockets=sockets)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sock in sockets:
+            sock.close()
+    if config.workers == 1 and not server.started:
+        return STARTUP_FAILURE
     return 0
 
 
@@ -218,7 +272,8 @@ def serve_epilog() -> str:
         "",
         "The API is then at http://HOST:PORT/ (GET / lists its links), the sandbox at /docs.",
         "exit codes: 0 stopped by Ctrl-C, or by SIGTERM with several workers (with one, uvicorn ends the process",
-        "by the signal itself after the graceful shutdown: status 143); 2 a setting is invalid (the message names it).",
+        "by the signal itself after the graceful shutdown: status 143); 2 a setting is invalid (the message names it);",
+        "3 a port cannot be listened on (in use, say), or the application could not start.",
     ]
     return "\n".join(lines)
 

@@ -22,6 +22,7 @@ class SettingsError(ValueError):
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
+    probe_port: int | None = None  # a listener of its own for /healthz and /readyz (see DESCRIPTIONS)
     workers: int = 1
     log_level: str = "info"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -63,9 +64,14 @@ class Settings:
         max_queued_bytes = _integer(get("MAX_QUEUED_BYTES"), "MAX_QUEUED_BYTES", 2 * max_body_bytes, 1024, 1 << 34)
         if max_queued_bytes < max_body_bytes:
             raise SettingsError(f"{PREFIX}MAX_QUEUED_BYTES must be at least MAX_BODY_BYTES ({max_body_bytes})")
+        port = _integer(get("PORT"), "PORT", defaults.port, 0, 65535)
+        probe_port = None if get("PROBE_PORT") is None else _integer(get("PROBE_PORT"), "PROBE_PORT", 0, 1, 65535)
+        if probe_port is not None and probe_port == port:
+            raise SettingsError(f"{PREFIX}PROBE_PORT must differ from {PREFIX}PORT ({port})")
         return cls(
             host=get("HOST") or defaults.host,
-            port=_integer(get("PORT"), "PORT", defaults.port, 0, 65535),
+            port=port,
+            probe_port=probe_port,
             workers=_integer(get("WORKERS"), "WORKERS", defaults.workers, 1, 64),
             log_level=log_level,
             max_body_bytes=max_body_bytes,
@@ -110,6 +116,8 @@ def _words(raw: str | None) -> tuple[str, ...]:
 DESCRIPTIONS: dict[str, str] = {
     "host": "address to listen on (0.0.0.0: every interface)",
     "port": "TCP port to listen on",
+    "probe_port": "a second TCP port, answering only /healthz and /readyz, for the orchestrator's probes: "
+    "a flood of connections to the main port cannot make them wait (none: probes use the main port)",
     "workers": "worker processes (1 to 64)",
     "log_level": "one of " + ", ".join(LOG_LEVELS),
     "max_body_bytes": "largest request body accepted; a bigger one is a 413",

@@ -1,7 +1,8 @@
 """`make attack`: the attacks of issue 12 against real servers on loopback, each bounded in time and
 count. Prints, per attack: the worker's resident memory (peak during it, and 10 s after), health
-probe latency during it (a fresh connection every 100 ms, as an orchestrator probes), errors, log
-lines, and what the attack itself saw. Asserts nothing: the figures go in the README.
+probe latency during it (a fresh connection every 100 ms, as an orchestrator probes: on the probe
+port, as deployed, and on the main port, as any client), errors, log lines, and what the attack
+itself saw. Asserts nothing: the figures go in the README.
 
     .venv/bin/python -m bench.attack [NAME ...] [--root CHECKOUT]
 
@@ -45,13 +46,14 @@ class Target:
     """A server started as `territorialite serve` starts it, its log in a file."""
 
     def __init__(self, root: Path, workers: int = 1, env: dict[str, str] | None = None) -> None:
-        self.root, self.port = root, free_port()
+        self.root, self.port, self.probe_port = root, free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.probe_url = f"http://127.0.0.1:{self.probe_port}"  # the orchestrator's, as deployed
         self.log = Path(tempfile.mkstemp(prefix="attack-", suffix=".log")[1])
         env = dict(env or {})
         python_path = os.pathsep.join(filter(None, [str(root), env.pop("PYTHONPATH", "")]))
         self.env = {**os.environ, "TERRITORIALITE_PORT": str(self.port), "TERRITORIALITE_WORKERS": str(workers),
-                    "PYTHONPATH": python_path, **env}  # fmt: skip
+                    "TERRITORIALITE_PROBE_PORT": str(self.probe_port), "PYTHONPATH": python_path, **env}  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Target:
@@ -149,17 +151,24 @@ def _probe(url: str, stop: multiprocessing.synchronize.Event, results: multiproc
 
 
 class Watch:
-    """Probes /healthz (from another process) and samples the worker's memory while an attack runs."""
+    """Probes /healthz on both ports (each from a process of its own) and samples the worker's memory
+    while an attack runs."""
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self.latencies: list[float] = []
+        self.latencies: list[float] = []  # on the probe port: the orchestrator's probes
         self.failures: dict[str, int] = {}
+        self.main_latencies: list[float] = []  # on the main port: any client's
+        self.main_failures: dict[str, int] = {}
         self.peak_mb = 0.0
         self.stop = threading.Event()
         self.stop_probe = multiprocessing.Event()
         self.results: multiprocessing.Queue = multiprocessing.Queue()
-        self.prober = multiprocessing.Process(target=_probe, args=(target.url, self.stop_probe, self.results))
+        self.main_results: multiprocessing.Queue = multiprocessing.Queue()
+        self.probers = [
+            multiprocessing.Process(target=_probe, args=(target.probe_url, self.stop_probe, self.results)),
+            multiprocessing.Process(target=_probe, args=(target.url, self.stop_probe, self.main_results)),
+        ]
         self.sampler = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
@@ -169,7 +178,8 @@ class Watch:
             self.stop.wait(0.05)
 
     def __enter__(self) -> Watch:
-        self.prober.start()
+        for prober in self.probers:
+            prober.start()
         self.sampler.start()
         return self
 
@@ -177,7 +187,9 @@ class Watch:
         self.stop.set()
         self.stop_probe.set()
         self.latencies, self.failures = self.results.get(timeout=PROBE_TIMEOUT + 10)
-        self.prober.join()
+        self.main_latencies, self.main_failures = self.main_results.get(timeout=PROBE_TIMEOUT + 10)
+        for prober in self.probers:
+            prober.join()
         self.sampler.join()
 
 
@@ -190,6 +202,8 @@ class Row:
     under_goal_after: str
     probes: str
     probe_failures: str
+    main_probes: str
+    main_probe_failures: str
     server_cpu: str
     refused_503: int
     errors: int
@@ -214,21 +228,28 @@ def run(name: str, attack: Callable[[Target], dict[str, object]], root: Path, wo
         cpu = (target.cpu_seconds() - cpu_before) / seconds
         lines = target.log_lines()[lines_before:]
         after, settled = settle(target)
-    ms = [x * 1000 for x in watch.latencies]
     return Row(
         attack=name,
         seconds=seconds,
         peak_mb=max(watch.peak_mb, after),
         after_mb=after,
         under_goal_after=settled,
-        probes=f"{percentile(ms, 0.5):.0f}/{percentile(ms, 0.99):.0f}/{max(ms, default=float('nan')):.0f}",
+        probes=spread(watch.latencies),
         probe_failures=", ".join(f"{n} {k}" for k, n in watch.failures.items()) or "0",
+        main_probes=spread(watch.main_latencies),
+        main_probe_failures=", ".join(f"{n} {k}" for k, n in watch.main_failures.items()) or "0",
         server_cpu=f"{cpu:.0%}",
         refused_503=sum(1 for line in lines if '"status": 503' in line),
         errors=sum(1 for line in lines if '"level": "error"' in line or '"status": 500' in line),
         log_lines=sum(1 for line in lines if '"route": "/healthz"' not in line),  # the probes' own
         seen=seen,
     )
+
+
+def spread(latencies: list[float]) -> str:
+    """p50/p99/max in milliseconds."""
+    ms = [x * 1000 for x in latencies]
+    return f"{percentile(ms, 0.5):.0f}/{percentile(ms, 0.99):.0f}/{max(ms, default=float('nan')):.0f}"
 
 
 def settle(target: Target) -> tuple[float, str]:
@@ -565,10 +586,12 @@ def attacks() -> dict[str, tuple[Callable[[], Callable[[Target], dict[str, objec
 
 
 def print_rows(rows: list[Row]) -> None:
-    header = ["attack", "s", "worker MB peak", "MB +10 s", "<150 MB after", "probe ms p50/p99/max",
-              "probe failures", "server CPU", "503s", "500s/errors", "log lines*"]  # fmt: skip
+    header = ["attack", "s", "worker MB peak", "MB +10 s", "<150 MB after", "probes ms p50/p99/max",
+              "probe failures", "main port ms", "main failures", "server CPU", "503s", "500s/errors",
+              "log lines*"]  # fmt: skip
     table = [[r.attack, f"{r.seconds:.0f}", f"{r.peak_mb:.0f}", f"{r.after_mb:.0f}", r.under_goal_after, r.probes,
-              r.probe_failures, r.server_cpu, str(r.refused_503), str(r.errors), str(r.log_lines)]
+              r.probe_failures, r.main_probes, r.main_probe_failures, r.server_cpu, str(r.refused_503),
+              str(r.errors), str(r.log_lines)]
              for r in rows]  # fmt: skip
     widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
     for row in [header, *table]:
@@ -598,8 +621,10 @@ def main() -> None:
     print()
     print_rows(rows)
     print(
-        f"\nprobe: GET /healthz on a fresh connection every {PROBE_EVERY * 1000:.0f} ms, {PROBE_TIMEOUT:.0f} s "
-        f"timeout; memory: the largest worker's RSS; +10 s: {SETTLE_SECONDS:.0f} s after the attack ended; "
+        f"\nprobes: GET /healthz on a fresh connection every {PROBE_EVERY * 1000:.0f} ms, {PROBE_TIMEOUT:.0f} s "
+        "timeout, on the probe port (TERRITORIALITE_PROBE_PORT, the orchestrator's, as deployed); main port: "
+        "the same on the port clients use; memory: the largest worker's RSS; "
+        f"+10 s: {SETTLE_SECONDS:.0f} s after the attack ended; "
         "*log lines: all but the probes' own access lines"
     )
 

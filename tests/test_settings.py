@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+import re
 import subprocess
 import sys
 
@@ -19,6 +21,7 @@ def test_defaults_without_environment() -> None:
     assert (settings.write_timeout_seconds, settings.max_connections, settings.compute_threads) == (30, 4096, 1)
     assert settings.max_queued_bytes == 2 * settings.max_body_bytes
     assert (settings.drain_bytes, settings.max_answer_bytes, settings.inline_body_bytes) == (8 << 20, 16 << 20, 8192)
+    assert settings.probe_port is None  # probes on the main port unless a deployment sets one
 
 
 def test_the_work_a_worker_holds_follows_the_body_limit_unless_set() -> None:
@@ -75,6 +78,8 @@ def test_values_are_read_and_cast() -> None:
         ("COMPUTE_THREADS", "65", "between 1 and 64"),
         ("MAX_ANSWER_BYTES", "1000", "between 1048576 and"),
         ("MAX_QUEUED_BYTES", "1048576", "at least MAX_BODY_BYTES"),
+        ("PROBE_PORT", "0", "between 1 and 65535"),
+        ("PROBE_PORT", "8000", "must differ from TERRITORIALITE_PORT"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
@@ -93,3 +98,9 @@ def test_serve_refuses_a_bad_setting_with_a_message() -> None:
     )
     assert run.returncode == 2
     assert "TERRITORIALITE_PORT must be an integer" in run.stderr
+
+
+def test_the_readme_lists_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `TERRITORIALITE_([A-Z_]+)` \|", readme, re.MULTILINE))
+    assert listed == {setting.name.upper() for setting in dataclasses.fields(Settings)}

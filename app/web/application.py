@@ -16,7 +16,12 @@ from app import resources
 from app.contract.operations import Reference
 from app.settings import Settings
 from app.web import communes, demo, endpoints, metrics, sandbox
-from app.web.middleware import AccessLogMiddleware, ApiKeyMiddleware, SecurityHeadersMiddleware
+from app.web.middleware import (
+    AccessLogMiddleware,
+    ApiKeyMiddleware,
+    ProbePortMiddleware,
+    SecurityHeadersMiddleware,
+)
 from app.web.problems import EXCEPTION_HANDLERS
 from app.web.work import Work
 
@@ -43,6 +48,8 @@ ROUTES = [
 def middleware_for(settings: Settings) -> list[Middleware]:
     """Outermost first: every response, refusals included, is logged and carries the headers."""
     stack = [Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware)]
+    if settings.probe_port is not None:
+        stack.append(Middleware(ProbePortMiddleware, probe_port=settings.probe_port))
     if settings.cors_origins:
         stack.append(
             Middleware(

@@ -76,6 +76,25 @@ class AccessLogMiddleware:
             )
 
 
+class ProbePortMiddleware:
+    """The probe port (TERRITORIALITE_PROBE_PORT) answers the probes, and nothing else: it is for the
+    orchestrator, and its connections are never refused for capacity (app/web/protocol.py)."""
+
+    PATHS = frozenset({"/healthz", "/readyz"})
+
+    def __init__(self, app: ASGIApp, probe_port: int) -> None:
+        self.app = app
+        self.probe_port = probe_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        if scope["type"] != "http" or not server or server[1] != self.probe_port or scope["path"] in self.PATHS:
+            await self.app(scope, receive, send)
+            return
+        problem = ProblemError("not-found", "this port answers only /healthz and /readyz")
+        await problem_response(problem, scope["path"])(scope, receive, send)
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

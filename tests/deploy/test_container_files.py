@@ -111,3 +111,27 @@ def test_nginx_refuses_bodies_at_the_services_limit_with_its_problem() -> None:
     assert problem["type"] == TYPE_PREFIX + "payload-too-large"
     assert (problem["status"], problem["title"]) == PROBLEM_TYPES["payload-too-large"]  # as the service answers
     assert problem["detail"] == f"the body must not exceed {int(limit.group(1)) << 20} bytes"
+
+
+def test_every_probe_uses_the_images_probe_port_and_only_the_main_port_is_served() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    port = re.search(r"TERRITORIALITE_PORT=(\d+)", dockerfile)
+    probe_port = re.search(r"TERRITORIALITE_PROBE_PORT=(\d+)", dockerfile)
+    assert port
+    assert probe_port
+    assert f"http://127.0.0.1:{probe_port.group(1)}/readyz" in dockerfile  # the HEALTHCHECK
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
+    assert f"http://127.0.0.1:{probe_port.group(1)}/readyz" in compose["api"]["healthcheck"]["test"][-1]
+    assert compose["api"]["expose"] == [port.group(1)]  # nginx reaches the main port only
+    nginx = (ROOT / "deploy/nginx.conf").read_text(encoding="utf-8")
+    assert f"api:{port.group(1)}" in nginx
+    assert f":{probe_port.group(1)}" not in nginx
+
+    documents = list(yaml.safe_load_all((ROOT / "deploy/kubernetes.yaml").read_text(encoding="utf-8")))
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    ports = {entry["name"]: entry["containerPort"] for entry in container["ports"]}
+    assert ports == {"http": int(port.group(1)), "probes": int(probe_port.group(1))}
+    assert container["readinessProbe"]["httpGet"]["port"] == container["livenessProbe"]["httpGet"]["port"] == "probes"
+    service = next(d for d in documents if d["kind"] == "Service")
+    assert [entry["targetPort"] for entry in service["spec"]["ports"]] == ["http"]

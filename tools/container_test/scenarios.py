@@ -14,6 +14,7 @@ from tools.container_test.engine import ROOT, Engine, compose_images
 from tools.container_test.steps import CheckError, check, megabytes, percentiles, say
 
 SINGLE = "territorialite-single"
+PROBE_PORT = 8001  # the Dockerfile's TERRITORIALITE_PROBE_PORT
 HARDENING = [
     "--read-only",
     "--tmpfs",
@@ -83,9 +84,20 @@ def single_container(engine: Engine, probe_seconds: float) -> None:
         f"POST /v1/rankings (the README's example): 200, {' > '.join(clients.README_ORDER)}, "
         f"{answer.seconds * 1000:.0f} ms"
     )
+    _check_probe_port(f"http://{engine.address(SINGLE)}:{PROBE_PORT}")
     if probe_seconds > 0:
         probe_latency(engine, base, probe_seconds)
     _sigterm_with_request_in_flight(engine, base)
+
+
+def _check_probe_port(probes: str) -> None:
+    """The image sets TERRITORIALITE_PROBE_PORT, and its HEALTHCHECK, the compose file's and the
+    Kubernetes probes use it: it answers the probes and nothing else."""
+    ready = clients.request(probes + "/readyz")
+    check(ready.status == 200, f"/readyz on the probe port answered {ready.status}")
+    other = clients.request(probes + "/v1/policies")
+    check(other.status == 404, f"/v1/policies on the probe port answered {other.status}")
+    say(f"probe port {PROBE_PORT}: /readyz 200 in {ready.seconds * 1000:.0f} ms, /v1/policies 404")
 
 
 def _check_hardening(engine: Engine) -> None:
