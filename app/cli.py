@@ -61,16 +61,15 @@ def serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=settings.keep_alive_seconds,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )
-    return _run(config, _listening_sockets(config, settings))
+    return _run(config, _listening_sockets(settings))
 
 
-def _listening_sockets(config: uvicorn.Config, settings: Settings) -> list[socket.socket]:
+def _listening_sockets(settings: Settings) -> list[socket.socket]:
     """The main port, and the probe port if set: a listener of its own, so that the probes never
     queue behind a flood of connections to the main port (make attack, 21,000 slow heads)."""
-    sockets = [config.bind_socket()]
+    sockets = [_bind(settings.host, settings.port, "requests")]
     if settings.probe_port is not None:
-        sockets.append(_bind(settings.host, settings.probe_port))
-        startup_log().info("Probes on port %d (/healthz and /readyz only)", settings.probe_port)
+        sockets.append(_bind(settings.host, settings.probe_port, "probes (/healthz and /readyz only)"))
     return sockets
 
 
@@ -78,16 +77,18 @@ def startup_log() -> logging.Logger:
     return logging.getLogger("uvicorn.error")  # where uvicorn says what it listens on, as configured
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, purpose: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
     try:
         sock.bind((host, port))
     except OSError as error:
         sock.close()
-        startup_log().error("cannot listen on %s:%d for the probes: %s", host, port, error.strerror)
+        startup_log().error("cannot listen on %s:%d for %s: %s", shown, port, purpose, error.strerror)
         raise SystemExit(STARTUP_FAILURE) from None
+    startup_log().info("Listening on http://%s:%d for %s", shown, sock.getsockname()[1], purpose)
     sock.set_inheritable(True)  # the workers get it
     return sock
 
@@ -262,7 +263,7 @@ def serve_epilog() -> str:
     lines = ["settings, read from the environment at start-up:"]
     for setting in dataclasses.fields(Settings):
         default = getattr(defaults, setting.name)
-        shown = ",".join(default) if isinstance(default, tuple) else str(default)
+        shown = ",".join(default) if isinstance(default, tuple) else "" if default is None else str(default)
         lines.append(f"  {PREFIX}{setting.name.upper()} (default: {shown or 'none'})")
         lines.append(f"      {DESCRIPTIONS.get(setting.name, setting.name.replace('_', ' '))}")
     lines += [

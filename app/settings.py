@@ -117,7 +117,8 @@ DESCRIPTIONS: dict[str, str] = {
     "host": "address to listen on (0.0.0.0: every interface)",
     "port": "TCP port to listen on",
     "probe_port": "a second TCP port, answering only /healthz and /readyz, for the orchestrator's probes: "
-    "a flood of connections to the main port cannot make them wait (none: probes use the main port)",
+    "a listen queue and a connection cap of their own, so that a flood of connections to the main port "
+    "does not queue them behind it (none: probes use the main port); keep it private",
     "workers": "worker processes (1 to 64)",
     "log_level": "one of " + ", ".join(LOG_LEVELS),
     "max_body_bytes": "largest request body accepted; a bigger one is a 413",

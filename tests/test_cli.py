@@ -57,7 +57,7 @@ def test_serve_help_lists_every_setting_its_variable_and_default(capsys: pytest.
     defaults = Settings()
     for setting in dataclasses.fields(Settings):
         default = getattr(defaults, setting.name)
-        shown = ",".join(default) if isinstance(default, tuple) else str(default)
+        shown = ",".join(default) if isinstance(default, tuple) else "" if default is None else str(default)
         assert f"{PREFIX}{setting.name.upper()} (default: {shown or 'none'})" in out
         assert DESCRIPTIONS[setting.name] in out  # every setting says what it does
 

@@ -8,7 +8,9 @@ What uvicorn alone does not bound, measured in the attack suite (`make attack`):
 - open connections stay under TERRITORIALITE_MAX_CONNECTIONS (and the descriptor limit): at the cap
   a new connection takes the place of the one that has waited longest for a request head, and is
   refused (closed, quietly) when every connection is busy with a request; connections to the probe
-  port (TERRITORIALITE_PROBE_PORT, the orchestrator's) are neither refused nor evicted;
+  port (TERRITORIALITE_PROBE_PORT, the orchestrator's) have a cap of their own, PROBE_CONNECTIONS_MAX,
+  where a new one takes the place of the oldest: the main port's clients cannot keep the probes out,
+  nor can connections to the probe port keep clients out;
 - an answer the client does not read is dropped after TERRITORIALITE_WRITE_TIMEOUT_SECONDS;
 - an answer sent before the whole body (a 413, a 408) is followed by reading and discarding up to
   TERRITORIALITE_DRAIN_BYTES of the rest before closing: closing with unread data sends a reset, and
@@ -43,8 +45,10 @@ from app.web import metrics
 
 logger = logging.getLogger("territorialite.connections")
 NOTICE_INTERVAL_SECONDS = 60.0
-# Descriptors the worker keeps for itself (log, geodata, the listening socket, metrics files)
+# Descriptors the worker keeps for itself (log, geodata, the listening sockets, metrics files)
 RESERVED_DESCRIPTORS = 64
+# Connections to the probe port at once: an orchestrator opens one per probe and closes it
+PROBE_CONNECTIONS_MAX = 32
 HEAD_DRAIN_BYTES = 3 * MAX_HEADER_BYTES  # read after a refused head: 64 KiB in all
 
 
@@ -98,6 +102,8 @@ NOTICES = Notices()
 # at the cap, the oldest is closed to make room, if it has waited EVICTABLE_AFTER_SECONDS.
 WAITING_FOR_HEAD: dict[HardenedHttpToolsProtocol, float] = {}
 EVICTABLE_AFTER_SECONDS = 0.25  # make attack, 21,000 slow heads: 1.0 s let 3-4 probes a run be refused, 0.25 s 0-1
+# Connections of this worker to the probe port, oldest first.
+PROBE_CONNECTIONS: dict[HardenedHttpToolsProtocol, None] = {}
 
 
 def problem_bytes(kind: str, detail: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -175,15 +181,15 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self.drain_deadline: asyncio.TimerHandle | None = None
         self.drain_room = 0
         self.drain_parsed = False  # discard through the parser (a body) or raw (a refused head)
-        self.probing = False  # on the probe port: never refused for capacity, never evicted
+        self.probing = False  # on the probe port: counted apart (PROBE_CONNECTIONS)
 
     # connection
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.probing = self._on_probe_port(transport)
-        if (
-            not self.probing
-            and len(self.connections) >= self.limits.max_connections
-            and not self._evict_longest_waiting()
+        if self.probing:
+            self._make_room_for_a_probe()
+        elif len(self.connections) - len(PROBE_CONNECTIONS) >= self.limits.max_connections and not (
+            self._evict_longest_waiting()
         ):
             self.refused = True
             transport.abort()
@@ -195,6 +201,7 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.refused:
             return
+        PROBE_CONNECTIONS.pop(self, None)
         self._stop_waiting_for_head()
         self._cancel_write_deadline()
         if self.drain_deadline is not None:  # its handle would keep this connection for seconds
@@ -207,6 +214,16 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
             return False
         local = transport.get_extra_info("sockname")
         return isinstance(local, tuple) and local[1] == self.limits.probe_port
+
+    def _make_room_for_a_probe(self) -> None:
+        """The probe port's own cap: the oldest connection to it makes room for the new one."""
+        while len(PROBE_CONNECTIONS) >= PROBE_CONNECTIONS_MAX:
+            oldest = next(iter(PROBE_CONNECTIONS))
+            del PROBE_CONNECTIONS[oldest]
+            oldest._stop_waiting_for_head()
+            oldest.transport.abort()
+            NOTICES.note("probe_evicted", "probe port connection closed to make room for a newer one")
+        PROBE_CONNECTIONS[self] = None
 
     def _evict_longest_waiting(self) -> bool:
         """Closes the connection that has waited longest for a request head, if it has waited long
@@ -383,6 +400,8 @@ LISTEN_BACKLOG = 512
 
 def descriptor_bounds(max_connections: int, descriptors: int, backlog: int = LISTEN_BACKLOG) -> tuple[int, int]:
     """(connections, listen backlog) that fit in the process's descriptor limit. asyncio accepts up
-    to `backlog` connections at once before any is refused, so they must fit on top of the cap."""
+    to `backlog` connections at once before any is refused, so they must fit on top of the cap, as
+    the probe port's connections do."""
     backlog = max(16, min(backlog, descriptors // 4))
-    return max(1, min(max_connections, descriptors - backlog - RESERVED_DESCRIPTORS)), backlog
+    room = descriptors - backlog - RESERVED_DESCRIPTORS - PROBE_CONNECTIONS_MAX
+    return max(1, min(max_connections, room)), backlog

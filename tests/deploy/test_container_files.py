@@ -123,6 +123,8 @@ def test_every_probe_uses_the_images_probe_port_and_only_the_main_port_is_served
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
     assert f"http://127.0.0.1:{probe_port.group(1)}/readyz" in compose["api"]["healthcheck"]["test"][-1]
     assert compose["api"]["expose"] == [port.group(1)]  # nginx reaches the main port only
+    assert "ports" not in compose["api"]  # nothing of a replica published; nginx is the way in
+    assert re.findall(r"^EXPOSE (.*)$", dockerfile, re.MULTILINE) == [port.group(1)]
     nginx = (ROOT / "deploy/nginx.conf").read_text(encoding="utf-8")
     assert f"api:{port.group(1)}" in nginx
     assert f":{probe_port.group(1)}" not in nginx
@@ -135,3 +137,6 @@ def test_every_probe_uses_the_images_probe_port_and_only_the_main_port_is_served
     assert container["readinessProbe"]["httpGet"]["port"] == container["livenessProbe"]["httpGet"]["port"] == "probes"
     service = next(d for d in documents if d["kind"] == "Service")
     assert [entry["targetPort"] for entry in service["spec"]["ports"]] == ["http"]
+    policy = next(d for d in documents if d["kind"] == "NetworkPolicy")  # other pods: the API port only
+    assert policy["spec"]["podSelector"]["matchLabels"] == deployment["spec"]["template"]["metadata"]["labels"]
+    assert [port["port"] for rule in policy["spec"]["ingress"] for port in rule["ports"]] == ["http"]

@@ -188,7 +188,7 @@ def test_a_websocket_attempt_is_plain_http_and_no_warning(strict: LiveServer) ->
 
 @pytest.mark.parametrize(
     ("wanted", "descriptors", "expected"),
-    [(4096, 20_000, (4096, 512)), (4096, 4096, (3520, 512)), (4096, 1024, (704, 256)), (50, 100, (11, 25))],
+    [(4096, 20_000, (4096, 512)), (4096, 4096, (3488, 512)), (4096, 1024, (672, 256)), (50, 150, (17, 37))],
 )
 def test_the_cap_fits_the_descriptor_limit(wanted: int, descriptors: int, expected: tuple[int, int]) -> None:
     assert descriptor_bounds(wanted, descriptors) == expected
