@@ -23,6 +23,7 @@ from app.web.middleware import (
     SecurityHeadersMiddleware,
 )
 from app.web.problems import EXCEPTION_HANDLERS
+from app.web.protocol import report_accept_failures_quietly
 from app.web.work import Work
 
 OPENAPI_FILE = resources.data_path("openapi.yaml")
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         work = Work(settings.max_queued_bytes, settings.compute_threads)
+        report_accept_failures_quietly(asyncio.get_running_loop())
         # Loading makes a few hundred thousand objects that all last: collections meanwhile free
         # nothing and cost a fifth of the start (0.90 -> 0.69 s, one core).
         gc.disable()

@@ -33,5 +33,7 @@ def log_config(level: str) -> dict[str, Any]:
             "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
             "uvicorn.error": {"level": level.upper()},
             "territorialite": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            # what the event loop reports (an error in a callback), as JSON too, not Python's plain text
+            "asyncio": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
         },
     }

@@ -10,7 +10,8 @@ What uvicorn alone does not bound, measured in the attack suite (`make attack`):
   refused (closed, quietly) when every connection is busy with a request; connections to the probe
   port (TERRITORIALITE_PROBE_PORT, the orchestrator's) have a cap of their own, PROBE_CONNECTIONS_MAX,
   where a new one takes the place of the oldest: the main port's clients cannot keep the probes out,
-  nor can connections to the probe port keep clients out;
+  nor can connections to the probe port keep clients out (they can reset each other's probes: keep
+  that port private);
 - an answer the client does not read is dropped after TERRITORIALITE_WRITE_TIMEOUT_SECONDS;
 - an answer sent before the whole body (a 413, a 408) is followed by reading and discarding up to
   TERRITORIALITE_DRAIN_BYTES of the rest before closing: closing with unread data sends a reset, and
@@ -102,8 +103,10 @@ NOTICES = Notices()
 # at the cap, the oldest is closed to make room, if it has waited EVICTABLE_AFTER_SECONDS.
 WAITING_FOR_HEAD: dict[HardenedHttpToolsProtocol, float] = {}
 EVICTABLE_AFTER_SECONDS = 0.25  # make attack, 21,000 slow heads: 1.0 s let 3-4 probes a run be refused, 0.25 s 0-1
-# Connections of this worker to the probe port, oldest first.
+# Connections of this worker to the probe port, oldest first; to the main port. Counted here, not in
+# uvicorn's set of connections, where a closed one stays until the loop's next turn.
 PROBE_CONNECTIONS: dict[HardenedHttpToolsProtocol, None] = {}
+MAIN_CONNECTIONS: set[HardenedHttpToolsProtocol] = set()
 
 
 def problem_bytes(kind: str, detail: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -188,13 +191,13 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self.probing = self._on_probe_port(transport)
         if self.probing:
             self._make_room_for_a_probe()
-        elif len(self.connections) - len(PROBE_CONNECTIONS) >= self.limits.max_connections and not (
-            self._evict_longest_waiting()
-        ):
+        elif len(MAIN_CONNECTIONS) >= self.limits.max_connections and not self._evict_longest_waiting():
             self.refused = True
             transport.abort()
             NOTICES.note("over_capacity", "connection refused: every connection is busy", logging.WARNING)
             return
+        else:
+            MAIN_CONNECTIONS.add(self)
         super().connection_made(transport)
         self._await_head()
 
@@ -202,6 +205,7 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         if self.refused:
             return
         PROBE_CONNECTIONS.pop(self, None)
+        MAIN_CONNECTIONS.discard(self)
         self._stop_waiting_for_head()
         self._cancel_write_deadline()
         if self.drain_deadline is not None:  # its handle would keep this connection for seconds
@@ -232,6 +236,7 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         if oldest is None or self.loop.time() - WAITING_FOR_HEAD[oldest] < EVICTABLE_AFTER_SECONDS:
             return False
         oldest._stop_waiting_for_head()
+        MAIN_CONNECTIONS.discard(oldest)
         oldest.transport.abort()
         NOTICES.note("evicted", "connection closed to make room: it had not sent a request head")
         return True
@@ -400,8 +405,28 @@ LISTEN_BACKLOG = 512
 
 def descriptor_bounds(max_connections: int, descriptors: int, backlog: int = LISTEN_BACKLOG) -> tuple[int, int]:
     """(connections, listen backlog) that fit in the process's descriptor limit. asyncio accepts up
-    to `backlog` connections at once before any is refused, so they must fit on top of the cap, as
-    the probe port's connections do."""
-    backlog = max(16, min(backlog, descriptors // 4))
-    room = descriptors - backlog - RESERVED_DESCRIPTORS - PROBE_CONNECTIONS_MAX
+    to `backlog` connections at once on each listener (the main port and the probe port) before any
+    is refused or closed, so two batches must fit on top of the cap, as the probe port's connections do."""
+    backlog = max(16, min(backlog, descriptors // 8))
+    room = descriptors - 2 * backlog - RESERVED_DESCRIPTORS - PROBE_CONNECTIONS_MAX
     return max(1, min(max_connections, room)), backlog
+
+
+ACCEPT_FAILED = "socket.accept() out of system resource"
+
+
+def report_accept_failures_quietly(loop: asyncio.AbstractEventLoop) -> None:
+    """Out of descriptors anyway (a limit below what the cap assumes, other files open), asyncio
+    stops accepting on that listener for a second and reports it, with a traceback, once per failed
+    accept: a flood of them would flood the log. They are counted and noted once a minute instead."""
+    previous = loop.get_exception_handler()
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == ACCEPT_FAILED:
+            NOTICES.note("accept_failed", "connections not accepted for a second: out of descriptors", logging.WARNING)
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)

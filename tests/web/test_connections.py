@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import socket
 import time
 import urllib.error
@@ -20,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from app.web.protocol import HardenedHttpToolsProtocol, descriptor_bounds
+from app.web.protocol import ACCEPT_FAILED, HardenedHttpToolsProtocol, descriptor_bounds, report_accept_failures_quietly
 from tests.live_server import LiveServer
 from tests.web.raw_http import closed_within, closing, connect, post_head, read_answer
 
@@ -188,7 +189,7 @@ def test_a_websocket_attempt_is_plain_http_and_no_warning(strict: LiveServer) ->
 
 @pytest.mark.parametrize(
     ("wanted", "descriptors", "expected"),
-    [(4096, 20_000, (4096, 512)), (4096, 4096, (3488, 512)), (4096, 1024, (672, 256)), (50, 150, (17, 37))],
+    [(4096, 20_000, (4096, 512)), (4096, 4096, (2976, 512)), (4096, 1024, (672, 128)), (50, 300, (50, 37))],
 )
 def test_the_cap_fits_the_descriptor_limit(wanted: int, descriptors: int, expected: tuple[int, int]) -> None:
     assert descriptor_bounds(wanted, descriptors) == expected
@@ -278,3 +279,28 @@ def test_what_is_not_http_gets_a_problem_too(server: LiveServer, request_bytes: 
     assert answer.status == 400
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["type"] == "urn:territorialite:problem:malformed-http"
+
+
+def test_accepts_failing_for_want_of_descriptors_are_noted_not_logged_each(caplog: pytest.LogCaptureFixture) -> None:
+    """asyncio reports each failed accept, with a traceback: a flood of connections past the
+    descriptor limit would flood the log. Noted once a minute with a count, and counted."""
+    loop = asyncio.new_event_loop()
+    try:
+        report_accept_failures_quietly(loop)
+        before = metric_value("accept_failed")
+        with caplog.at_level(logging.INFO):
+            for _ in range(1000):
+                loop.call_exception_handler({"message": ACCEPT_FAILED, "exception": OSError(24, "Too many open files")})
+            loop.call_exception_handler({"message": "something else went wrong"})
+    finally:
+        loop.close()
+    assert metric_value("accept_failed") == before + 1000
+    noted = [r for r in caplog.records if r.name == "territorialite.connections"]
+    assert len(noted) <= 1
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == ["something else went wrong"]
+
+
+def metric_value(reason: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("territorialite_connections_closed_total", {"reason": reason}) or 0.0
