@@ -79,7 +79,9 @@ def startup_log() -> logging.Logger:
 
 def _bind(host: str, port: int, purpose: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family)
+    # IPPROTO_TCP said, not left 0: asyncio sets TCP_NODELAY on accepted connections only then, and
+    # without it an answer written in two parts waits for the client's delayed ACK (40 ms a request).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     try:
