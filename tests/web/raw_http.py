@@ -3,9 +3,11 @@ never read."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -71,3 +73,26 @@ def closing(connection: socket.socket, seconds: float) -> tuple[float | None, by
             return time.monotonic() - started, received
         received += data
     return None, received
+
+
+@contextlib.contextmanager
+def busy_connections(port: int, count: int) -> Iterator[list[socket.socket]]:
+    """`count` connections each busy with a request whose body is still coming, held open."""
+    busy = [connect(port) for _ in range(count)]
+    try:
+        for connection in busy:
+            connection.sendall(post_head("/v1/rankings", 100) + b"{")
+        time.sleep(1.5)  # the server has read every head
+        yield busy
+    finally:
+        for connection in busy:
+            connection.close()
+
+
+def assert_refused_without_a_word(port: int) -> None:
+    """A new connection is closed before any answer, its request unread."""
+    with connect(port) as refused:
+        refused.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        closed_after, said = closing(refused, 2)
+        assert closed_after is not None
+        assert said == b""

@@ -24,7 +24,15 @@ from uvicorn.server import ServerState
 from app.cli import _bind
 from app.web.protocol import ACCEPT_FAILED, HardenedHttpToolsProtocol, descriptor_bounds, report_accept_failures_quietly
 from tests.live_server import LiveServer
-from tests.web.raw_http import closed_within, closing, connect, post_head, read_answer
+from tests.web.raw_http import (
+    assert_refused_without_a_word,
+    busy_connections,
+    closed_within,
+    closing,
+    connect,
+    post_head,
+    read_answer,
+)
 
 LIMITS = {
     "TERRITORIALITE_HEADER_TIMEOUT_SECONDS": "1",
@@ -115,19 +123,8 @@ def test_at_the_cap_a_connection_that_waited_for_a_head_makes_room(strict: LiveS
 
 def test_at_the_cap_with_every_connection_busy_a_new_one_is_refused(strict: LiveServer) -> None:
     time.sleep(0.5)
-    busy = [connect(strict.port) for _ in range(20)]
-    try:
-        for connection in busy:  # requests whose bodies are still coming
-            connection.sendall(post_head("/v1/rankings", 100) + b"{")
-        time.sleep(1.5)
-        with connect(strict.port) as refused:
-            refused.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-            closed_after, said = closing(refused, 2)
-            assert closed_after is not None
-            assert said == b""  # closed without a word
-    finally:
-        for connection in busy:
-            connection.close()
+    with busy_connections(strict.port, 20):
+        assert_refused_without_a_word(strict.port)
     time.sleep(0.5)
     assert httpx.get(strict.base_url + "/healthz").status_code == 200
 

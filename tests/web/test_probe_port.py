@@ -15,7 +15,13 @@ import pytest
 
 from app.web.protocol import PROBE_CONNECTIONS_MAX
 from tests.live_server import ROOT, LiveServer, free_port
-from tests.web.raw_http import closed_within, closing, connect, post_head, read_answer
+from tests.web.raw_http import (
+    assert_refused_without_a_word,
+    busy_connections,
+    closed_within,
+    connect,
+    read_answer,
+)
 
 
 class ProbedServer(LiveServer):
@@ -54,23 +60,12 @@ def test_the_probe_port_answers_nothing_else(probed: ProbedServer, method: str, 
 def test_probes_are_answered_while_every_main_connection_is_busy(probed: ProbedServer) -> None:
     """4 connections at most, all busy with a request whose body is still coming: a new connection to
     the main port is refused, the probes are answered."""
-    busy = [connect(probed.port) for _ in range(4)]
-    try:
-        for connection in busy:
-            connection.sendall(post_head("/v1/rankings", 100) + b"{")
-        time.sleep(1.5)
-        with connect(probed.port) as refused:
-            refused.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-            closed_after, said = closing(refused, 2)
-            assert closed_after is not None
-            assert said == b""
+    with busy_connections(probed.port, 4):
+        assert_refused_without_a_word(probed.port)
         for _ in range(3):
             with httpx.Client() as fresh:  # a fresh connection each time, as an orchestrator probes
                 assert fresh.get(probed.probe_url + "/healthz").status_code == 200
                 assert fresh.get(probed.probe_url + "/readyz").status_code == 200
-    finally:
-        for connection in busy:
-            connection.close()
 
 
 def test_connections_to_the_probe_port_leave_the_main_port_its_room(probed: ProbedServer) -> None:
