@@ -207,3 +207,20 @@ def test_audit_refuses_a_key_repeated_in_a_session_as_the_api_does(tmp_path: Pat
     assert summary["sessions"]["invalid"] == 1
     failing = (tmp_path / "report" / "failing_sessions.csv").read_text(encoding="utf-8")
     assert "'channel' appears more than once" in failing
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "not a JSON object: nested deeper than the reader goes"),
+        ('{"offers": {"a": 1, "a": 2}, "channel": video}', "not a JSON object: Expecting value"),
+    ],
+    ids=["nested 100,000 deep", "a key repeated, then not JSON"],
+)
+def test_an_unreadable_line_is_an_invalid_session_not_a_crash(tmp_path: Path, line: str, said: str) -> None:
+    sessions = tmp_path / "sessions.jsonl"
+    sessions.write_text(json.dumps(GOOD) + "\n" + line + "\n", encoding="utf-8")
+    assert main(["audit", str(sessions), "--report", str(tmp_path / "report")]) == 1
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["sessions"]["invalid"] == 1
+    assert said in (tmp_path / "report" / "failing_sessions.csv").read_text(encoding="utf-8")

@@ -284,6 +284,8 @@ def _session(number: int, line: bytes) -> SessionInput:
         return SessionInput(None, line=number, unreadable=f"not a JSON object: {error.msg}")
     except UnicodeDecodeError as error:
         return SessionInput(None, line=number, unreadable=f"not a JSON object: {error}")
+    except RecursionError:
+        return SessionInput(None, line=number, unreadable="not a JSON object: nested deeper than the reader goes")
 
 
 def _summary(

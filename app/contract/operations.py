@@ -27,7 +27,7 @@ from app.contract.requests import (
     scenario_consistency_errors,
     scenario_of,
 )
-from app.contract.unique_keys import refuse_duplicate_keys
+from app.contract.unique_keys import NOT_READ, read_unique, refuse_duplicate_keys
 from app.geography import Geography, load_geography
 from app.geography.search import CommuneIndex
 from app.territoriality.information_message import etht01_message
@@ -62,11 +62,15 @@ class Reference:
 
 
 def parse(body: bytes, adapter: TypeAdapter[Body]) -> Body:
-    refuse_duplicate_keys(body)
+    """The body validated; read once, natively, unless the slow reading must say what is wrong."""
+    document = read_unique(body)
     try:
-        return adapter.validate_json(body)
+        if document is NOT_READ:
+            refuse_duplicate_keys(body)
+            return adapter.validate_json(body)
+        return adapter.validate_python(document)
     except ValidationError as error:
-        raise from_validation_error(error) from error
+        raise from_validation_error(error, body_read_natively=document is not NOT_READ) from error
 
 
 def rank(reference: Reference, body: bytes) -> tuple[dict[str, object], int]:

@@ -8,6 +8,7 @@ import pytest
 
 from app.contract import operations
 from app.contract.problems import ProblemError
+from app.contract.requests import RANKING_REQUEST
 from app.contract.unique_keys import refuse_duplicate_keys
 
 SESSION = {
@@ -89,3 +90,12 @@ def test_a_repeated_key_inside_one_session_refuses_the_whole_audit(reference: op
     with pytest.raises(ProblemError) as caught:
         operations.audit(reference, body)
     assert caught.value.errors[0].pointer == "/sessions/0/channel"
+
+
+def test_a_key_repeated_before_the_body_stops_being_json_is_malformed_json() -> None:
+    """The repeated key is met first, but a body that is not JSON has no keys to speak of (this
+    was an uncaught error, a 500, until the differential test of the two readings found it)."""
+    with pytest.raises(ProblemError) as caught:
+        operations.parse(b'{"patient": {"a": 1, "a": 2}, "physicians": x}', RANKING_REQUEST)
+    assert caught.value.status == 400
+    assert caught.value.body()["type"] == "urn:territorialite:problem:malformed-json"
