@@ -5,6 +5,7 @@ wording of every error."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -144,7 +145,9 @@ def test_both_readings_answer_every_near_scenario_alike(document: Any) -> None:
 def test_both_readings_answer_every_body_alike(document: Any, which: str) -> None:
     body = rendered(document).encode()
     adapter = ADAPTERS[which]
-    assert outcome(operations.parse, body, adapter) == outcome(slow, body, adapter)
+    expected = outcome(slow, body, adapter)
+    assert outcome(operations.parse, body, adapter) == expected
+    assert outcome(functools.partial(operations.parse, validate_the_text=True), body, adapter) == expected
 
 
 @pytest.mark.parametrize(
