@@ -37,8 +37,20 @@ def connections_closed(reason: str) -> Counter:
 
 
 def observe(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    _requests(method, route, status).inc()
+    _latency(method, route).observe(seconds)
+
+
+# A child per label set, looked up once (labels() takes a lock and builds its key at each call).
+# Bounded: methods are those httptools parses, routes the application's own, statuses HTTP's.
+@functools.lru_cache(maxsize=1024)
+def _requests(method: str, route: str, status: int) -> Counter:
+    return REQUESTS.labels(method, route, str(status))
+
+
+@functools.lru_cache(maxsize=256)
+def _latency(method: str, route: str) -> Histogram:
+    return LATENCY.labels(method, route)
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -65,3 +65,36 @@ def test_sandbox_pages_carry_a_content_security_policy(client: httpx.Client) -> 
     assert page.status_code == 200
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert "https://" not in page.text  # no CDN
+
+
+@pytest.mark.parametrize(
+    ("path", "cache_control", "csp"),
+    [
+        ("/v1/policies", "no-store", "default-src 'none'; frame-ancestors 'none'"),
+        ("/docs", "no-store", "script-src 'self'"),
+        ("/docs/static/swagger-ui.css", "public, max-age=86400", "script-src 'self'"),
+    ],
+)
+def test_every_answer_carries_the_security_headers_once(
+    client: httpx.Client, path: str, cache_control: str, csp: str
+) -> None:
+    answer = client.get(path)
+    assert answer.status_code == 200
+    for name in ("x-content-type-options", "referrer-policy", "x-frame-options", "cache-control",
+                 "content-security-policy", "x-request-id"):  # fmt: skip
+        assert len(answer.headers.get_list(name)) == 1, name
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["cache-control"] == cache_control
+    assert csp in answer.headers["content-security-policy"]
+
+
+def test_a_header_the_answer_sets_itself_is_replaced_not_repeated() -> None:
+    from app.web.middleware import API_HEADERS, _add_headers
+
+    message = {"type": "http.response.start", "headers": [(b"cache-control", b"max-age=60"), (b"etag", b"x")]}
+    _add_headers(message, API_HEADERS)
+    names = [name for name, _ in message["headers"]]
+    assert names.count(b"cache-control") == 1
+    assert (b"cache-control", b"no-store") in message["headers"]
+    assert (b"etag", b"x") in message["headers"]
