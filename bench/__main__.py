@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.geography import load_geography
-from bench import audit, core, search
+from bench import audit, core, phases, search
 from bench.fhir import bench_fhir
 from bench.load import wrk_post
 from bench.servers import ROOT, floor_app, rss_mb, service
@@ -147,7 +147,8 @@ def bench_big_requests() -> None:
     rows = []
     with service() as (url, _, _), httpx.Client(base_url=url, timeout=60) as client:
         for name, body in bodies.items():
-            work = core.best_of(functools.partial(rank_and_serialise, body), 5)
+            with phases.collected_as_the_server_does():
+                work = core.best_of(functools.partial(rank_and_serialise, body), 5)
             post = functools.partial(client.post, "/v1/rankings", headers={"content-type": "application/json"})
             trip = core.best_of(functools.partial(post, content=body), 5)
             rows.append([name, f"{len(body) / 1e6:.2f}", f"{work * 1000:.1f}", f"{trip * 1000:.1f}"])
@@ -155,6 +156,13 @@ def bench_big_requests() -> None:
         "One big ranking (median of 5 after a warm-up)",
         ["", "body MB", "server-side ms (in-process)", "round trip ms (HTTP, loopback)"],
         rows,
+    )
+    measured = {"100 physicians by code": phases.phases(reference, ranking_body(100))}
+    measured |= {name.replace("physicians ", ""): phases.phases(reference, body) for name, body in bodies.items()}
+    print_table(
+        "Where one POST /v1/rankings spends its time, in-process, phase by phase (median µs)",
+        ["phase", *measured],
+        [[phase, *(f"{column[i]:,.0f}" for column in measured.values())] for i, phase in enumerate(phases.PHASES)],
     )
 
 
