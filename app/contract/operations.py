@@ -27,7 +27,7 @@ from app.contract.requests import (
     scenario_consistency_errors,
     scenario_of,
 )
-from app.contract.unique_keys import NOT_READ, read_unique, refuse_duplicate_keys
+from app.contract.unique_keys import NOT_READ, read_native, read_unique, refuse_duplicate_keys
 from app.geography import Geography, load_geography
 from app.geography.search import CommuneIndex
 from app.territoriality.information_message import etht01_message
@@ -62,19 +62,38 @@ class Reference:
 
 
 def parse(body: bytes, adapter: TypeAdapter[Body], validate_the_text: bool = False) -> Body:
-    """The body validated; read once, natively, unless the slow reading must say what is wrong.
-    `validate_the_text`: pydantic validates the JSON text itself even when jiter read it without
-    fault (jiter then only checks the keys and numbers)."""
-    document = read_unique(body)
-    natively = document is not NOT_READ and not validate_the_text
+    """The body validated. When all is well it is read once, by jiter, and its document validated;
+    at the first fault the standard library's reading, then pydantic's own, say what is wrong, as
+    they always have: every refusal is worded from the JSON text (app/contract/unique_keys.py).
+
+    `validate_the_text`: pydantic validates the text itself after jiter's checks (audits)."""
+    if not validate_the_text:
+        valid = _validated_document(body, adapter)
+        if valid is not None:
+            return valid
+    elif read_unique(body) is not NOT_READ:
+        return _validated_text(body, adapter)
+    refuse_duplicate_keys(body)
+    return _validated_text(body, adapter)
+
+
+def _validated_document(body: bytes, adapter: TypeAdapter[Body]) -> Body | None:
+    """jiter's document validated, or None at the first fault of either. A number beyond a double,
+    read as infinity, is one: no field of the contract takes it (tests/contract/test_native_reading.py)."""
+    document = read_native(body)
     if document is NOT_READ:
-        refuse_duplicate_keys(body)
-    elif not natively:
-        document = NOT_READ  # let it go before pydantic reads the text
+        return None
     try:
-        return adapter.validate_python(document) if natively else adapter.validate_json(body)
+        return adapter.validate_python(document)
+    except ValidationError:
+        return None
+
+
+def _validated_text(body: bytes, adapter: TypeAdapter[Body]) -> Body:
+    try:
+        return adapter.validate_json(body)
     except ValidationError as error:
-        raise from_validation_error(error, body_read_natively=natively) from error
+        raise from_validation_error(error) from error
 
 
 def rank(reference: Reference, body: bytes) -> tuple[dict[str, object], int]:

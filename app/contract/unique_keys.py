@@ -5,11 +5,11 @@ JSON parsers keep the last (pydantic, Python's json) or the first value of a rep
 client meant. NaN, Infinity and numbers beyond a double are refused too: none is a JSON number.
 
 Two readings, one verdict. jiter (pydantic's own JSON parser, in Rust) reads a body in one pass and
-refuses repeated keys and NaN itself; a body it accepts, where no number can exceed a double, is the
-document. Any other body is read again by the standard library's parser, which reports every
-object's members: it names the repeated key and its pointer, or the number, or lets the validation
-say why the body is not JSON. The fast reading never accepts what the slow one refuses
-(tests/contract/test_strictness.py checks both on the same bodies).
+refuses repeated keys and NaN itself; when it and the validation find no fault, that reading is the
+request. At the first fault the standard library's parser reads the body again, reporting every
+object's members: it names the repeated key and its pointer, or the number, or lets pydantic's own
+reading of the text say why the body is invalid. The fast reading never accepts what the slow one
+refuses, and every refusal comes from the slow one (tests/contract/test_native_reading.py).
 """
 
 from __future__ import annotations
@@ -89,17 +89,21 @@ def _may_exceed_a_double(text: bytes) -> bool:
     return b"0e0" in digits or b"0e+" in digits or _DOUBLE_DIGITS_MAX in digits
 
 
-def read_unique(text: bytes) -> Any:
-    """The JSON document when the fast reading settles it: every key unique inside its object, no
-    NaN or Infinity, no number beyond a double. NOT_READ otherwise: the slow reading says why.
+def read_native(text: bytes) -> Any:
+    """The JSON document as jiter reads it when every key is unique inside its object and no NaN or
+    Infinity appears; NOT_READ otherwise. A number beyond a double is read as infinity: the
+    caller's validation must refuse it, or call read_unique.
 
     cache_mode="keys": values (a patient's postal code) do not outlive the request in jiter's cache."""
-    if _may_exceed_a_double(text):
-        return NOT_READ
     try:
         return jiter.from_json(text, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
     except ValueError:
         return NOT_READ
+
+
+def read_unique(text: bytes) -> Any:
+    """read_native, and NOT_READ as well where a number may exceed a double."""
+    return NOT_READ if _may_exceed_a_double(text) else read_native(text)
 
 
 def loads_unique(text: bytes) -> Any:
