@@ -3,11 +3,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
+import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.geography import CommuneMatch, Geography, NotFound, NotFoundReason, Point, PostalCode
+from app.geography import CommuneMatch, Geography, NotFound, NotFoundReason, Point, PostalCode, geodesic_km
 from tests.geography.shared import GEOGRAPHY
 
 
@@ -209,3 +211,59 @@ def test_locating_in_bulk_gives_what_locating_one_by_one_gives(
 def test_bulk_locating_commune_points_matches(geography: Geography) -> None:
     points = [c.point for c in list(geography.communes.values())[::25] if c.point]
     assert geography.locate_many(points) == [geography.locate(p) for p in points]
+
+
+OVERSEAS_BOXES = [(14.3, 16.6, -61.9, -60.7), (2.0, 6.0, -54.7, -51.5), (-21.5, -20.8, 55.2, 55.9),
+                  (-13.1, -12.6, 44.9, 45.4), (46.7, 47.2, -56.5, -56.1)]  # fmt: skip
+
+
+@given(
+    st.lists(st.tuples(st.floats(41, 52), st.floats(-6, 10)), max_size=40),
+    st.lists(
+        st.sampled_from(OVERSEAS_BOXES).flatmap(
+            lambda box: st.tuples(st.floats(box[0], box[1]), st.floats(box[2], box[3]))
+        ),
+        max_size=10,
+    ),
+)
+def test_the_nearest_commune_points_of_one_query_are_those_of_the_point_by_point_search(
+    mainland: list[tuple[float, float]], overseas: list[tuple[float, float]]
+) -> None:
+    """The bulk search's shortcut (one candidate query) finds, for every point, the commune point
+    `nearest_commune` finds for it alone, and the bulk search of two queries as well (a tie between
+    commune points at the same distance may fall either way in `nearest_commune`)."""
+    locator = GEOGRAPHY.locator
+    lats = np.array([lat for lat, _ in mainland + overseas], dtype=np.float64)
+    lons = np.array([lon for _, lon in mainland + overseas], dtype=np.float64)
+    here = shapely.points(lons, lats)
+    nearest = locator._nearest_communes(here, lats, lons)
+    assert nearest.tolist() == locator._nearest_communes_by_two_queries(here, lats, lons).tolist()
+    communes = locator.communes
+    for lat, lon, found in zip(lats.tolist(), lons.tolist(), nearest.tolist(), strict=True):
+        alone = locator.nearest_commune(Point(lat, lon))
+        km = geodesic_km(lat, lon, communes.lats[[found, alone]], communes.lons[[found, alone]])
+        assert found == alone or km[0] == km[1]
+
+
+def test_points_far_from_any_commune_take_the_two_query_search(geography: Geography) -> None:
+    """Mid-Atlantic and central Guyane: no commune point within the shortcut's radius."""
+    lats, lons = np.array([45.0, 3.3]), np.array([-20.0, -53.2])
+    here = shapely.points(lons, lats)
+    locator = geography.locator
+    assert locator._nearest_communes(here, lats, lons).tolist() == (
+        locator._nearest_communes_by_two_queries(here, lats, lons).tolist()
+    )
+    assert (locator._nearest_communes(here, lats, lons) >= 0).all()
+
+
+def test_the_shortcut_agrees_on_thousands_of_points(geography: Geography) -> None:
+    """Where the shortcut could go wrong (a nearer commune just outside its candidates) is rare: a
+    seeded sample wide enough to meet it, over mainland France and each overseas département."""
+    rng = np.random.default_rng(15)
+    boxes = [(41.3, 51.1, -5.2, 9.6, 20_000)] + [(*box, 2_000) for box in OVERSEAS_BOXES]
+    lats = np.concatenate([rng.uniform(b[0], b[1], b[4]) for b in boxes])
+    lons = np.concatenate([rng.uniform(b[2], b[3], b[4]) for b in boxes])
+    here = shapely.points(lons, lats)
+    locator = geography.locator
+    shortcut = locator._nearest_communes(here, lats, lons)
+    assert (shortcut == locator._nearest_communes_by_two_queries(here, lats, lons)).all()
