@@ -213,7 +213,9 @@ class Bundle(Element):
 class FhirRankingRequest(BaseModel):
     """POST /v1/rankings/fhir: the patient, policy and limit of POST /v1/rankings, and a searchset Bundle."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # our own members, to the letter
+    # Our own members, to the letter. cache_strings="keys": pydantic keeps the strings it reads in a
+    # process-wide cache by default; field names may stay there, a request's values may not.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, cache_strings="keys")
 
     patient: Patient | None = None
     bundle: Bundle
