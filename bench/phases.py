@@ -20,7 +20,7 @@ from app.territoriality.policies import get_policy
 from app.territoriality.ranking import rank_physicians
 
 PHASES = (
-    "reading the JSON (jiter: repeated keys, NaN refused)",
+    "reading the JSON (jiter; repeated keys, NaN, numbers past a double checked)",
     "validation (pydantic, strict, over TypedDicts)",
     "the roster as columns",
     "duplicate ids",

@@ -214,8 +214,9 @@ def test_audit_refuses_a_key_repeated_in_a_session_as_the_api_does(tmp_path: Pat
     [
         ("[" * 100_000 + "]" * 100_000, "not a JSON object: nested deeper than the reader goes"),
         ('{"offers": {"a": 1, "a": 2}, "channel": video}', "not a JSON object: Expecting value"),
+        ('{"session_id": "\\ud800"}', "Invalid JSON: unexpected end of hex escape"),  # as POST /v1/audits says
     ],
-    ids=["nested 100,000 deep", "a key repeated, then not JSON"],
+    ids=["nested 100,000 deep", "a key repeated, then not JSON", "a lone surrogate"],
 )
 def test_an_unreadable_line_is_an_invalid_session_not_a_crash(tmp_path: Path, line: str, said: str) -> None:
     sessions = tmp_path / "sessions.jsonl"

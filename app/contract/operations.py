@@ -6,11 +6,13 @@ refusal is a ProblemError naming the fields at fault.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import CoreConfig, SchemaValidator
 
 from app.contract import presenters
 from app.contract.audits import AuditSummary, SessionInput, audit_sessions, session_reports
@@ -27,7 +29,7 @@ from app.contract.requests import (
     scenario_consistency_errors,
     scenario_of,
 )
-from app.contract.unique_keys import NOT_READ, read_native, read_unique, refuse_duplicate_keys
+from app.contract.unique_keys import NOT_READ, read_unique, refuse_duplicate_keys
 from app.geography import Geography, load_geography
 from app.geography.search import CommuneIndex
 from app.territoriality.information_message import etht01_message
@@ -62,38 +64,33 @@ class Reference:
 
 
 def parse(body: bytes, adapter: TypeAdapter[Body], validate_the_text: bool = False) -> Body:
-    """The body validated. When all is well it is read once, by jiter, and its document validated;
-    at the first fault the standard library's reading, then pydantic's own, say what is wrong, as
-    they always have: every refusal is worded from the JSON text (app/contract/unique_keys.py).
+    """The body validated. Read once, by jiter, when no repeated key, NaN or number beyond a double
+    can be in it; otherwise read by the standard library, which names what is wrong, then validated
+    from the text. Errors are worded as pydantic words them for JSON in both cases.
 
-    `validate_the_text`: pydantic validates the text itself after jiter's checks (audits)."""
-    if not validate_the_text:
-        valid = _validated_document(body, adapter)
-        if valid is not None:
-            return valid
-    elif read_unique(body) is not NOT_READ:
-        return _validated_text(body, adapter)
-    refuse_duplicate_keys(body)
-    return _validated_text(body, adapter)
-
-
-def _validated_document(body: bytes, adapter: TypeAdapter[Body]) -> Body | None:
-    """jiter's document validated, or None at the first fault of either. A number beyond a double,
-    read as infinity, is one: no field of the contract takes it (tests/contract/test_native_reading.py)."""
-    document = read_native(body)
+    `validate_the_text`: pydantic validates the text itself even when jiter read it without fault
+    (jiter then only checks the keys and numbers)."""
+    document = read_unique(body)
+    natively = document is not NOT_READ and not validate_the_text
     if document is NOT_READ:
-        return None
+        refuse_duplicate_keys(body)
+    elif not natively:
+        document = NOT_READ  # let it go before pydantic reads the text
     try:
-        return adapter.validate_python(document)
-    except ValidationError:
-        return None
-
-
-def _validated_text(body: bytes, adapter: TypeAdapter[Body]) -> Body:
-    try:
-        return adapter.validate_json(body)
+        if natively:
+            return adapter.validate_python(document)
+        return cast(Body, text_validator(adapter).validate_json(body))
     except ValidationError as error:
-        raise from_validation_error(error) from error
+        raise from_validation_error(error, body_read_natively=natively) from error
+
+
+@functools.cache
+def text_validator(adapter: TypeAdapter[Any]) -> SchemaValidator:
+    """The adapter's validator, reading JSON text without keeping its strings: by default pydantic
+    keeps every string it reads in a process-wide cache, a patient's postal code among them; the
+    field names may stay there, no value of a request may. (TypeAdapter takes no such setting for
+    a TypedDict.)"""
+    return SchemaValidator(adapter.core_schema, CoreConfig(cache_strings="keys"))
 
 
 def rank(reference: Reference, body: bytes) -> tuple[dict[str, object], int]:

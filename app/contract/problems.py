@@ -4,12 +4,14 @@ errors with JSON pointers (RFC 6901) into the request. The HTTP layer only rende
 from __future__ import annotations
 
 import itertools
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic_core
 from pydantic import ValidationError
+from pydantic_core import core_schema
 
 from app.contract.limits import MAX_FIELD_ERRORS
 from app.territoriality.patients import PatientLocationError
@@ -113,12 +115,37 @@ def invalid_fields(detail: str, errors: Iterable[FieldError], count: int | None 
     return ProblemError("invalid-request", detail, listed, error_count=count)
 
 
-def from_validation_error(error: ValidationError) -> ProblemError:
+def from_validation_error(error: ValidationError, body_read_natively: bool = False) -> ProblemError:
+    """`body_read_natively`: the body was read as JSON first and validated as Python objects
+    (app.contract.operations.parse); its errors are worded as for JSON all the same."""
     details = first_error_details(error, MAX_FIELD_ERRORS)
     if details[0]["type"] == "json_invalid":
         return ProblemError("malformed-json", details[0]["msg"])
-    fields = [FieldError(pointer(*e["loc"]), _message(e)) for e in details]
+    worded = _json_message if body_read_natively else _message
+    fields = [FieldError(pointer(*e["loc"]), worded(e)) for e in details]
     return invalid_fields(f"{error.error_count()} invalid field(s)", fields, error.error_count())
+
+
+def _messages_for_json() -> dict[str, str]:
+    """The errors pydantic words differently when it reads JSON ("Input should be a valid array")
+    than Python objects ("a valid list"), as pydantic-core itself renders them. Errors whose
+    wording needs a context (the class of a model) are none of the contract's."""
+    messages = {}
+    for error_type in typing.get_args(core_schema.ErrorType):
+        error = [pydantic_core.InitErrorDetails(type=error_type, loc=(), input=None)]
+        try:
+            python, json = (
+                ValidationError.from_exception_data("", error, input_type=mode).errors()[0]["msg"]
+                for mode in ("python", "json")
+            )
+        except TypeError:  # a context is required
+            continue
+        if python != json:
+            messages[error_type] = json
+    return messages
+
+
+MESSAGES_FOR_JSON = _messages_for_json()
 
 
 def first_error_details(error: ValidationError, limit: int) -> list[Mapping[str, Any]]:
@@ -142,6 +169,10 @@ def patient_location_field_error(error: PatientLocationError) -> FieldError:
 
 def from_patient_location_error(error: PatientLocationError) -> ProblemError:
     return invalid_fields("the patient's location cannot be resolved", [patient_location_field_error(error)])
+
+
+def _json_message(error: Mapping[str, Any]) -> str:
+    return MESSAGES_FOR_JSON.get(error["type"]) or _message(error)
 
 
 def _message(error: Mapping[str, Any]) -> str:

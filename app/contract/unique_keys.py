@@ -5,11 +5,11 @@ JSON parsers keep the last (pydantic, Python's json) or the first value of a rep
 client meant. NaN, Infinity and numbers beyond a double are refused too: none is a JSON number.
 
 Two readings, one verdict. jiter (pydantic's own JSON parser, in Rust) reads a body in one pass and
-refuses repeated keys and NaN itself; when it and the validation find no fault, that reading is the
-request. At the first fault the standard library's parser reads the body again, reporting every
-object's members: it names the repeated key and its pointer, or the number, or lets pydantic's own
-reading of the text say why the body is invalid. The fast reading never accepts what the slow one
-refuses, and every refusal comes from the slow one (tests/contract/test_native_reading.py).
+refuses repeated keys and NaN itself; a body it accepts, where no number can exceed a double, is the
+document. Any other body is read again by the standard library's parser, which reports every
+object's members: it names the repeated key and its pointer, or the number, or lets the validation
+say why the body is not JSON. The fast reading never accepts what the slow one refuses
+(tests/contract/test_native_reading.py checks both on the same bodies).
 """
 
 from __future__ import annotations
@@ -89,28 +89,43 @@ def _may_exceed_a_double(text: bytes) -> bool:
     return b"0e0" in digits or b"0e+" in digits or _DOUBLE_DIGITS_MAX in digits
 
 
-def read_native(text: bytes) -> Any:
-    """The JSON document as jiter reads it when every key is unique inside its object and no NaN or
-    Infinity appears; NOT_READ otherwise. A number beyond a double is read as infinity: the
-    caller's validation must refuse it, or call read_unique.
+def read_unique(text: bytes) -> Any:
+    """The JSON document when the fast reading settles it: every key unique inside its object, no
+    NaN or Infinity, no number beyond a double. NOT_READ otherwise: the slow reading says why.
 
     cache_mode="keys": values (a patient's postal code) do not outlive the request in jiter's cache."""
+    if _may_exceed_a_double(text):
+        return NOT_READ
     try:
-        return jiter.from_json(text, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
+        return _jiter_reading(text)
     except ValueError:
         return NOT_READ
 
 
-def read_unique(text: bytes) -> Any:
-    """read_native, and NOT_READ as well where a number may exceed a double."""
-    return NOT_READ if _may_exceed_a_double(text) else read_native(text)
+def _jiter_reading(text: bytes) -> Any:
+    return jiter.from_json(text, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
 
 
 def loads_unique(text: bytes) -> Any:
-    """json.loads, refusing a key repeated inside one object as refuse_duplicate_keys does."""
-    document = read_unique(text)
-    if document is not NOT_READ:
-        return document
+    """A line of JSON read as the API reads a body: a repeated key, NaN, Infinity or a number beyond
+    a double is a ProblemError; text that is not JSON raises json.JSONDecodeError, or a ProblemError
+    for what the standard library reads and the API's parser does not (a lone surrogate, nesting
+    deeper than 200)."""
+    try:
+        document = _jiter_reading(text)
+    except ValueError as error:
+        refused: ValueError | None = error
+    else:
+        if not _may_exceed_a_double(text):
+            return document
+        refused = None
+    document = _standard_reading(text)
+    if refused is not None:
+        raise ProblemError("malformed-json", f"Invalid JSON: {refused}")
+    return document
+
+
+def _standard_reading(text: bytes) -> Any:
     try:
         return json.loads(
             text, object_pairs_hook=_dict_of_unique_members, parse_constant=_refuse_constant, parse_float=_finite
@@ -119,7 +134,8 @@ def loads_unique(text: bytes) -> Any:
         raise ProblemError("malformed-json", NOT_A_NUMBER) from None
     except _DuplicateKeyError:
         refuse_duplicate_keys(text)  # names the key, unless the text turns out not to be JSON
-        return json.loads(text)  # raises what makes it not JSON
+        json.loads(text)  # not JSON after all: raises what makes it so
+        raise AssertionError("a repeated key the second reading did not find") from None
 
 
 def refuse_duplicate_keys(body: bytes) -> None:

@@ -24,7 +24,6 @@ class JsonFormatter(logging.Formatter):
 
 def log_config(level: str) -> dict[str, Any]:
     """A logging.config dict for uvicorn and the service, every line one JSON object."""
-    skip_what_no_line_shows()
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -43,7 +42,7 @@ def log_config(level: str) -> dict[str, Any]:
 def skip_what_no_line_shows() -> None:
     """The caller's file and line, the thread and the process: no line shows them, and the logging
     module finds them for every record unless told not to (its HOWTO, "Optimization"): a few
-    microseconds of each request's access line."""
+    microseconds of each request's access line. Process-wide: called by each worker's app."""
     logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False

@@ -1,6 +1,7 @@
-"""A body is read once, natively (jiter), and its document validated; at the first fault the slow
-reading (the standard library's parser, then pydantic reading the JSON itself) answers. Both must
-give every body the same answer, to the byte: the same request, or the same refusal."""
+"""A body is read once, natively (jiter), and its document validated, unless a repeated key, NaN or
+a number beyond a double may be in it: then the slow reading (the standard library's parser, then
+pydantic reading the JSON itself) answers. Both must give every body the same answer, to the byte:
+the same request, or the same refusal with the same wording."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from app.contract import operations
 from app.contract.problems import ProblemError, from_validation_error
 from app.contract.requests import AUDIT_BATCH, RANKING_REQUEST, SCENARIO_REQUEST
-from app.contract.unique_keys import NOT_READ, read_native, read_unique, refuse_duplicate_keys
+from app.contract.unique_keys import NOT_READ, read_unique, refuse_duplicate_keys
 
 ADAPTERS: dict[str, TypeAdapter[Any]] = {"ranking": RANKING_REQUEST, "scenario": SCENARIO_REQUEST, "audit": AUDIT_BATCH}
 KEYS = [
@@ -168,42 +169,43 @@ def test_bodies_the_fast_reading_leaves_to_the_slow_one_get_the_same_answer(body
 
 
 @pytest.mark.parametrize(
-    ("body", "native", "unique"),
+    ("body", "fast"),
     [
-        (b'{"a": 45.5, "b": [1, 2.5e-3]}', True, True),
-        (b'{"a": 1, "a": 2}', False, False),  # the slow reading names the key and its pointer
-        (b'{"a": NaN}', False, False),
-        (b'{"a": 1e999}', True, False),  # read as infinity, which no field of the contract takes
-        (b'{"a": 1e5}', True, False),  # a positive exponent may exceed a double
-        (b'{"a": ' + b"1" * 309 + b".5}", True, False),
-        (b"not json", False, False),
+        (b'{"a": 45.5, "b": [1, 2.5e-3]}', True),
+        (b'{"a": 1, "a": 2}', False),  # the slow reading names the key and its pointer
+        (b'{"a": NaN}', False),
+        (b'{"a": 1e999}', False),  # jiter would read infinity
+        (b'{"a": 1e5}', False),  # a positive exponent may exceed a double
+        (b'{"a": ' + b"1" * 309 + b".5}", False),
+        (b"not json", False),
     ],
 )
-def test_what_each_fast_reading_settles(body: bytes, native: bool, unique: bool) -> None:
-    assert (read_native(body) is not NOT_READ) is native
-    assert (read_unique(body) is not NOT_READ) is unique
+def test_what_the_fast_reading_settles(body: bytes, fast: bool) -> None:
+    assert (read_unique(body) is not NOT_READ) is fast
 
 
-def numbers_without_bounds(schema: Any, where: str = "") -> list[str]:
-    """Where a JSON Schema takes a number with no upper or no lower bound."""
-    found = []
-    if isinstance(schema, dict):
-        bounded = ("minimum" in schema or "exclusiveMinimum" in schema) and (
-            "maximum" in schema or "exclusiveMaximum" in schema
-        )
-        if schema.get("type") == "number" and not bounded:
-            found.append(where)
-        for key, value in schema.items():
-            found += numbers_without_bounds(value, f"{where}/{key}")
-    elif isinstance(schema, list):
-        for index, value in enumerate(schema):
-            found += numbers_without_bounds(value, f"{where}/{index}")
-    return found
+def test_a_number_beyond_a_double_inside_an_audited_session_refuses_the_batch(
+    reference: operations.Reference,
+) -> None:
+    """A session is any JSON object to the batch's schema, where jiter's infinity would pass: the
+    body is refused as the slow reading always refused it."""
+    body = b'{"sessions": [{"session_id": "s", "patient": {"location": {"coordinates": {"lat": 1e999, "lon": 2}}}}]}'
+    with pytest.raises(ProblemError) as caught:
+        operations.audit(reference, body)
+    assert caught.value.status == 400
+    assert caught.value.body()["type"] == "urn:territorialite:problem:malformed-json"
+    assert outcome(operations.parse, body, AUDIT_BATCH) == outcome(slow, body, AUDIT_BATCH)
 
 
-@pytest.mark.parametrize("which", ["ranking", "scenario"])
-def test_no_field_validated_from_jiters_document_takes_an_infinity(which: str) -> None:
-    """jiter reads 1e999 as infinity where the slow reading refuses it: the fast path relies on the
-    validation refusing it instead, which holds while every number of the contract is bounded
-    (integers are: an infinity is no integer)."""
-    assert numbers_without_bounds(ADAPTERS[which].json_schema()) == []
+@pytest.mark.parametrize("limit", [b"", b', "limit": 1e1'], ids=["read by jiter", "read from the text"])
+def test_no_value_of_a_request_outlives_it_in_a_string_cache(limit: bytes) -> None:
+    """pydantic (and jiter) keep the strings they read in a process-wide cache unless told to keep
+    only keys: two requests giving the same postal code would then share one string object."""
+    body = (
+        b'{"patient": {"location": {"postal_code": "38118"}}, '
+        b'"physicians": [{"id": "p1", "location": {"commune": "13055"}}]' + limit + b"}"
+    )
+    first, second = (operations.parse(body, RANKING_REQUEST) for _ in range(2))
+    assert first["patient"]["location"]["postal_code"] == "38118"  # type: ignore[index]
+    assert first["patient"]["location"]["postal_code"] is not second["patient"]["location"]["postal_code"]  # type: ignore[index]
+    assert first["physicians"][0]["id"] is not second["physicians"][0]["id"]
