@@ -214,7 +214,7 @@ def test_audit_refuses_a_key_repeated_in_a_session_as_the_api_does(tmp_path: Pat
     [
         ("[" * 100_000 + "]" * 100_000, "not a JSON object: nested deeper than the reader goes"),
         ('{"offers": {"a": 1, "a": 2}, "channel": video}', "not a JSON object: Expecting value"),
-        ('{"session_id": "\\ud800"}', "Invalid JSON: unexpected end of hex escape"),  # as POST /v1/audits says
+        ('{"session_id": "\\ud800"}', "Invalid JSON: a lone surrogate"),  # POST /v1/audits: 400 malformed-json
     ],
     ids=["nested 100,000 deep", "a key repeated, then not JSON", "a lone surrogate"],
 )
@@ -225,3 +225,12 @@ def test_an_unreadable_line_is_an_invalid_session_not_a_crash(tmp_path: Path, li
     summary = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))
     assert summary["sessions"]["invalid"] == 1
     assert said in (tmp_path / "report" / "failing_sessions.csv").read_text(encoding="utf-8")
+
+
+def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Files exported on Windows often begin with one; the standard library reads it, so do we."""
+    sessions = tmp_path / "sessions.jsonl"
+    sessions.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\n" + json.dumps(PHONE).encode() + b"\n")
+    assert main(["audit", str(sessions), "--report", str(tmp_path / "report")]) == 0
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["sessions"]["invalid"] == 0

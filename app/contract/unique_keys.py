@@ -108,21 +108,23 @@ def _jiter_reading(text: bytes) -> Any:
 
 def loads_unique(text: bytes) -> Any:
     """A line of JSON read as the API reads a body: a repeated key, NaN, Infinity or a number beyond
-    a double is a ProblemError; text that is not JSON raises json.JSONDecodeError, or a ProblemError
-    for what the standard library reads and the API's parser does not (a lone surrogate, nesting
-    deeper than 200)."""
-    try:
-        document = _jiter_reading(text)
-    except ValueError as error:
-        refused: ValueError | None = error
-    else:
-        if not _may_exceed_a_double(text):
-            return document
-        refused = None
+    a double is a ProblemError, and so is a lone surrogate (which the standard library reads and no
+    UTF-8 text can hold); text that is not JSON raises json.JSONDecodeError."""
+    document = read_unique(text)
+    if document is not NOT_READ:
+        return document
     document = _standard_reading(text)
-    if refused is not None:
-        raise ProblemError("malformed-json", f"Invalid JSON: {refused}")
+    if _holds_a_lone_surrogate(document):
+        raise ProblemError("malformed-json", "Invalid JSON: a lone surrogate (\\ud800 to \\udfff) is no character")
     return document
+
+
+def _holds_a_lone_surrogate(document: Any) -> bool:
+    try:
+        json.dumps(document, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _standard_reading(text: bytes) -> Any:

@@ -16,7 +16,6 @@ from app import resources
 from app.contract.operations import Reference
 from app.settings import Settings
 from app.web import communes, demo, endpoints, metrics, sandbox
-from app.web.logging import skip_what_no_line_shows
 from app.web.middleware import (
     AccessLogMiddleware,
     ApiKeyMiddleware,
@@ -69,7 +68,6 @@ def middleware_for(settings: Settings) -> list[Middleware]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_environ()
-    skip_what_no_line_shows()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -42,7 +42,7 @@ def log_config(level: str) -> dict[str, Any]:
 def skip_what_no_line_shows() -> None:
     """The caller's file and line, the thread and the process: no line shows them, and the logging
     module finds them for every record unless told not to (its HOWTO, "Optimization"): a few
-    microseconds of each request's access line. Process-wide: called by each worker's app."""
+    microseconds of each request's access line. Process-wide: called by app.main, in each worker."""
     logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False

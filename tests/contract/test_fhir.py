@@ -632,3 +632,18 @@ def test_a_warning_about_many_entries_names_five_and_counts_the_rest(geography: 
     assert [(r["id"], r["located_by"]) for r in body["ranking"] if r["id"] == "c"] == [
         ("c", "/bundle/entry/44/resource/address/0")
     ]
+
+
+def test_no_value_of_a_bundle_outlives_its_request_in_a_string_cache(geography: Geography) -> None:
+    """pydantic keeps the strings it reads in a process-wide cache unless told to keep only keys:
+    two requests would then share one string object for the same value (a name, an id)."""
+    body = {"bundle": fixture("no-address"), "patient": {"location": {"commune": "75115"}}}
+    ranking, again = (answer(geography, copy.deepcopy(body["bundle"]), patient=body["patient"]).body for _ in range(2))
+    assert ranking["ranking"][0]["organization"]["name"] == "CH EURE-SEINE"
+    assert ranking["ranking"][0]["organization"]["name"] is not again["ranking"][0]["organization"]["name"]
+    bundle, again = (
+        answer(geography, copy.deepcopy(body["bundle"]), patient=body["patient"], format="bundle").body
+        for _ in range(2)
+    )
+    assert bundle["entry"][4]["resource"]["name"] == "PHARMACIE NOLOT"
+    assert bundle["entry"][4]["resource"]["name"] is not again["entry"][4]["resource"]["name"]

@@ -61,7 +61,7 @@ def rank_bundle(geography: Geography, body: bytes) -> FhirAnswer:
         # second time as plain JSON. Parsing it once (plain JSON, then validating those objects)
         # was measured slower: for the bench's 1,000 roles (1.8 MB), 16 ms to parse and 28 ms to
         # validate the objects, against 22 ms to validate the JSON text and 16 ms to parse it again.
-        raw = pydantic_core.from_json(body)["bundle"]
+        raw = pydantic_core.from_json(body, cache_strings="keys")["bundle"]  # no value kept in a cache
         return FhirAnswer(answers.bundle(raw, result, candidates, index, message), FHIR_JSON, len(candidates))
     return FhirAnswer(answers.ranking(result, candidates, geography, message), "application/json", len(candidates))
 
