@@ -79,7 +79,7 @@ NOT_READ: Final = object()
 
 # jiter reads 1e999 or 400 digits as infinity where the contract refuses the number. Such a number
 # has a positive exponent or at least 309 digits before its point: a body with either goes the slow
-# way (digits shown as 0, so that two searches in C find them; a false alarm only costs time).
+# way (digits shown as 0, so that three searches in C find them; a false alarm only costs time).
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789E", b"000000000e")
 _DOUBLE_DIGITS_MAX = b"0" * 309
 
