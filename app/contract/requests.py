@@ -27,7 +27,7 @@ from app.geography import Point
 from app.territoriality.locations import LocationInput
 from app.territoriality.policies import DEFAULT_POLICY, POLICIES, get_policy
 from app.territoriality.ranking import RosterInput
-from app.territoriality.scenarios import Channel, Offer, Offers, Scenario
+from app.territoriality.scenarios import OFFERS, Channel, Offer, Offers, Scenario
 
 CommuneCode = Annotated[str, StringConstraints(pattern=r"^ *(?:[0-9]{5}|2[ABab][0-9]{3}) *$")]
 PostalCodeText = Annotated[str, StringConstraints(pattern=r"^ *[0-9]{5} *$")]
@@ -228,7 +228,7 @@ def scenario_consistency_errors(request: ScenarioRequest, prefix: str = "") -> l
     errors: list[FieldError] = []
     offers = request["offers"]
     stated = stated_availability(request)
-    for offer in Offer:
+    for offer in OFFERS:
         if offer in stated and not offers[offer.value]:
             detail = f"availability stated for {offer}, which is not offered"
             errors.append(FieldError(prefix + pointer("territorial_physician_available", offer), detail))
@@ -243,12 +243,12 @@ def scenario_consistency_errors(request: ScenarioRequest, prefix: str = "") -> l
 def proposals_of(request: ScenarioRequest) -> dict[Offer, list[Physician]]:
     """The proposal lists given, per offer."""
     given: Mapping[str, Any] = request.get("proposals") or {}
-    return {offer: shown for offer in Offer if (shown := given.get(offer.value)) is not None}
+    return {offer: shown for offer in OFFERS if (shown := given.get(offer)) is not None}
 
 
 def stated_availability(request: ScenarioRequest) -> dict[Offer, bool]:
     stated: Mapping[str, Any] = request.get("territorial_physician_available") or {}
-    return {offer: value for offer in Offer if (value := stated.get(offer.value)) is not None}
+    return {offer: value for offer in OFFERS if (value := stated.get(offer)) is not None}
 
 
 def scenario_of(request: ScenarioRequest) -> Scenario:

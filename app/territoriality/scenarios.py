@@ -32,6 +32,17 @@ class Offer(StrEnum):
     WITHOUT_APPOINTMENT = "without_appointment"
 
 
+# A StrEnum member is its value: it looks up a JSON field by itself. Iterating the class is slow.
+OFFERS = tuple(Offer)
+_OFFERED = {
+    (with_appointment, without_appointment): tuple(
+        offer for offer, offered in zip(OFFERS, (with_appointment, without_appointment), strict=True) if offered
+    )
+    for with_appointment in (False, True)
+    for without_appointment in (False, True)
+}
+
+
 class LocationFact(StrEnum):
     GIVEN = "given"
     DECLINED = "declined"  # stated: the patient chose not to give it
@@ -73,7 +84,7 @@ class Offers:
     without_appointment_only_after_appointments: bool = False
 
     def offered(self) -> tuple[Offer, ...]:
-        return tuple(o for o in Offer if getattr(self, o.value))
+        return _OFFERED[self.with_appointment, self.without_appointment]
 
     @property
     def walk_in_after_appointments(self) -> bool:
@@ -330,7 +341,8 @@ def _ordering_check(
     tiers = classification.tiers.tolist()
     table = scenario.policy.territorial_table.tolist()
     territorial = [table[t] for t in tiers]
-    shown_facts = _shown_facts(table, tiers)
+    misordered = _first_misordered(tiers)
+    shown_facts = _shown_facts(table, tiers, misordered)
     deciding = _deciding_location(scenario.policy, views, shown_facts)
     available = scenario.territorial_physician_available.get(offer)
     return _check(
@@ -344,7 +356,7 @@ def _ordering_check(
             "available": AvailabilityFact.UNKNOWN if available is None else AVAILABILITY[available],
         },
         offer,
-        violation=first_order_violation(classification, shown),
+        violation=first_order_violation(classification, shown, tiers, misordered),
         territorial_proposed=any(territorial),
         territorial_first=bool(territorial) and territorial[0],
         deciding=deciding,
@@ -360,7 +372,7 @@ def _deciding_location(
     an unlocated physician, any tier (his code may be right, or any other)."""
     table = policy.territorial_table.tolist()
     unlocated = policy.tier_order.index(Tier.UNLOCATED)
-    if any(_shown_facts(table, view.tiers.tolist()) != shown_facts for view in views[1:]):
+    if any(_shown_facts(table, tiers, _first_misordered(tiers)) != shown_facts for tiers in _tiers_of(views[1:])):
         return DecidingLocation(None, LocationField.COMMUNE)
     actual = (shown_facts["territorial"], shown_facts["order"])
     for view in views:
@@ -377,6 +389,10 @@ def _deciding_location(
                 if b != w or b == unlocated
             )
     return None
+
+
+def _tiers_of(views: Sequence[Classification]) -> Iterator[list[int]]:
+    return (view.tiers.tolist() for view in views)
 
 
 def _reachable_facts(territorial_table: list[bool], possible: Sequence[Sequence[int]]) -> set[tuple[str, str]]:
@@ -412,15 +428,15 @@ def _reachable_facts(territorial_table: list[bool], possible: Sequence[Sequence[
 AVAILABILITY = {True: AvailabilityFact.YES, False: AvailabilityFact.NO}
 
 
-def _shown_facts(territorial_table: list[bool], tiers: list[int]) -> dict[str, str]:
-    """What the ordering rules look at in the tiers shown, in the order shown."""
+def _shown_facts(territorial_table: list[bool], tiers: list[int], misordered: int | None) -> dict[str, str]:
+    """What the ordering rules look at in the tiers shown, in the order shown (`misordered`: their
+    `_first_misordered`)."""
     territorial = [territorial_table[t] for t in tiers]
     if not any(territorial):
         where = TerritorialFact.NONE
     else:
         where = TerritorialFact.FIRST if territorial[0] else TerritorialFact.NOT_FIRST
-    misordered = _first_misordered(tiers) is not None
-    return {"territorial": where, "order": OrderFact.VIOLATED if misordered else OrderFact.RESPECTED}
+    return {"territorial": where, "order": OrderFact.RESPECTED if misordered is None else OrderFact.VIOLATED}
 
 
 def _first_misordered(tiers: list[int]) -> int | None:
@@ -433,10 +449,11 @@ def _first_misordered(tiers: list[int]) -> int | None:
     return next((p for p, worse in enumerate(worse_than_after) if worse), None)
 
 
-def first_order_violation(classification: Classification, shown: RosterInput) -> OrderViolation | None:
-    """The first physician shown before one of a strictly better tier, and the first such one after him."""
-    tiers = classification.tiers.tolist()
-    first = _first_misordered(tiers)
+def first_order_violation(
+    classification: Classification, shown: RosterInput, tiers: list[int], first: int | None
+) -> OrderViolation | None:
+    """The physician shown at `first` (`_first_misordered` of the tiers shown) and the first one of a
+    strictly better tier shown after him."""
     if first is None:
         return None
     better = next(p for p in range(first + 1, len(tiers)) if tiers[p] < tiers[first])
