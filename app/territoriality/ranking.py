@@ -153,18 +153,30 @@ def _tiers(
             distances[owner[applicable]],
         )
         own[applicable] = roster.in_own
-        tiers = np.empty(len(roster.located), dtype=np.int64)
-        policy_of_row = np.array([policy.name for _, _, policy in rosters])[choice_roster[applicable]]
-        for name, policy in {policy.name: policy for _, _, policy in rosters}.items():
-            rows = policy_of_row == name
-            tiers[rows] = assign_tiers(policy, roster.take(rows))
-        choice_tiers[applicable] = tiers
+        choice_tiers[applicable] = _tiers_by_policy(rosters, choice_roster[applicable], roster)
     if len(choices) == len(resolved.departements):  # one département a physician: the common case
         return choice_tiers, choice_tiers, choices
     starts = np.searchsorted(owner, np.arange(len(resolved.departements)))
     best = np.lexsort((~own, choice_tiers, owner))[starts]  # on a tie, the patient's own département
     worst = np.lexsort((-choice_tiers, owner))[starts]
     return choice_tiers[best], choice_tiers[worst], choices[best]
+
+
+def _tiers_by_policy(
+    rosters: Sequence[tuple[Patient, RosterInput, Policy]], roster_of_row: np.ndarray, roster: Roster
+) -> np.ndarray:
+    """Each row's tier under its roster's policy: one policy for all, the common case, or each
+    policy on its own rows."""
+    policies = {policy.name: policy for _, _, policy in rosters}
+    if len(policies) == 1:
+        [policy] = policies.values()
+        return assign_tiers(policy, roster)
+    tiers = np.empty(len(roster.located), dtype=np.int64)
+    policy_of_row = np.array([policy.name for _, _, policy in rosters])[roster_of_row]
+    for name, policy in policies.items():
+        rows = policy_of_row == name
+        tiers[rows] = assign_tiers(policy, roster.take(rows))
+    return tiers
 
 
 def _choices(resolved: ResolvedRoster) -> tuple[np.ndarray, np.ndarray]:
