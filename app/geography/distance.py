@@ -23,7 +23,7 @@ def geodesic_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLi
     q = (beta2 - beta1) / 2
     sin_q_squared = np.sin(q) ** 2  # each subexpression computed once: the same floats, fewer numpy calls
     haversine = sin_q_squared + np.cos(beta1) * np.cos(beta2) * np.sin((lam2 - lam1) / 2) ** 2
-    sigma = 2 * np.arcsin(np.sqrt(np.clip(haversine, 0.0, 1.0)))
+    sigma = 2 * np.arcsin(np.sqrt(np.minimum(np.maximum(haversine, 0.0), 1.0)))  # np.clip, without its Python wrapper
     p = (beta1 + beta2) / 2
     sin_sigma, half_sigma = np.sin(sigma), sigma / 2
     with np.errstate(divide="ignore", invalid="ignore"):
