@@ -130,15 +130,18 @@ class PointLocator:
     ) -> NDArray[np.intp]:
         """Index of the nearest commune point of each point, as `nearest_commune` finds it.
 
-        First every commune point within CANDIDATE_DEGREES, in one query: for a point whose nearest
-        one (in degrees) lies within, and whose widened radius stays within too, those candidates
-        hold every point `nearest_commune` would weigh; the few others (sparse communes, the sea)
-        take `nearest_commune`'s way, in bulk. One query instead of two for most points: 10,000
-        points in France, 38 ms against 65 (the same communes)."""
+        First every commune point in a square of CANDIDATE_DEGREES around each point, in one query
+        of the tree's boxes alone: for a point whose widened radius (from its nearest candidate in
+        degrees) stays within CANDIDATE_DEGREES, the candidates hold every point `nearest_commune`
+        would weigh; the few others (sparse communes, the sea) take `nearest_commune`'s way, in
+        bulk. One query instead of two for most points, and no distance computed by GEOS (a square
+        holds the circle: 10,000 points, 11 ms against 20 for a `dwithin` query)."""
         if not len(here):
             return np.empty(0, dtype=np.intp)
         communes = self._communes
-        points, candidates = self._commune_tree.query(here, predicate="dwithin", distance=CANDIDATE_DEGREES)
+        around = shapely.box(lons - CANDIDATE_DEGREES, lats - CANDIDATE_DEGREES, lons + CANDIDATE_DEGREES,
+                             lats + CANDIDATE_DEGREES)  # fmt: skip
+        points, candidates = self._commune_tree.query(around)
         degrees = np.hypot(communes.lats[candidates] - lats[points], communes.lons[candidates] - lons[points])
         nearest_degrees = np.full(len(lats), np.inf)
         np.minimum.at(nearest_degrees, points, degrees)
