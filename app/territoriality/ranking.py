@@ -9,6 +9,7 @@ then one lexsort on (tier, distance as shown, input position).
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -117,7 +118,7 @@ def classify_rosters(
     distances = _distances([patient for patient, _, _ in rosters], owner_roster, resolved)
     tiers, worst, departements = _tiers(geography, rosters, owner_roster, resolved, distances)
     answer_codes = departement_numbers(geography).answer_codes[departements]
-    ends = np.cumsum(sizes).tolist()
+    ends = list(itertools.accumulate(sizes))
     warnings = _warnings_per_roster(resolved.warnings, ends)
     return [
         Classification(policy, patient, tiers[a:b], distances[a:b], answer_codes[a:b], w, worst[a:b])
