@@ -152,16 +152,24 @@ def conformance(args: argparse.Namespace) -> int:
 
 
 def audit(args: argparse.Namespace) -> int:
-    from app.conformance.audit_file import AuditInputError, audit_file, check_input, print_summary
+    from app.conformance.audit_file import AuditInputError, audit_file, check_input, load_reference, print_summary
     from app.conformance.evidence import command_line, utc_now
+    from app.runtime import loading_what_lasts
 
     started = utc_now()
     try:
         check_input(args.file)
         geodata_dir = Settings.from_environ().geodata_dir
         with _report_folder(args.report):
+            with loading_what_lasts():  # then each session's objects are collected as a server worker's
+                reference = load_reference(geodata_dir)
             outcome = audit_file(
-                args.file, args.report, geodata_dir=geodata_dir, command_line=command_line(args.argv), started=started
+                args.file,
+                args.report,
+                geodata_dir=geodata_dir,
+                command_line=command_line(args.argv),
+                started=started,
+                reference=reference,
             )
     except (AuditInputError, SettingsError, OSError) as error:
         return _usage_error(error)

@@ -19,16 +19,18 @@ from tests.live_server import LiveServer
 APP = Path(__file__).resolve().parents[1] / "app"
 
 # layer -> the layers it may import (itself always allowed); a layer is a package of app/ or one
-# of its top-level modules; `resources` (finding the package's files) may be used by any
+# of its top-level modules; `resources` (finding the package's files) may be used by any; `runtime`
+# (the garbage collector's settings of a long-running process) by the server and the audit command
 ALLOWED = {
     "resources": set(),
+    "runtime": set(),
     "geography": {"resources"},
     "territoriality": {"geography", "resources"},
     "contract": {"geography", "territoriality", "resources"},
     "conformance": {"geography", "territoriality", "contract", "resources"},
     "settings": {"contract", "geography", "resources"},
-    "web": {"contract", "settings", "resources"},
-    "cli": {"conformance", "contract", "settings", "web", "resources"},
+    "web": {"contract", "settings", "resources", "runtime"},
+    "cli": {"conformance", "contract", "settings", "web", "resources", "runtime"},
     "main": {"web"},
 }
 # what only the HTTP layer may use: the web framework, the server, the sandbox's assets, the metrics

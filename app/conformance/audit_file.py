@@ -197,11 +197,13 @@ def audit_file(
     command_line: str = "territorialite audit",
     started: datetime | None = None,
     progress: bool | None = None,
+    reference: tuple[Geography, Catalogue] | None = None,
 ) -> AuditOutcome:
+    """`reference`: the geography and rulings, when the caller loaded them (from `geodata_dir`)."""
     started = started or utc_now()
     check_input(path)
     report_dir.mkdir(parents=True, exist_ok=True)
-    geography, catalogue = _reference(geodata_dir)
+    geography, catalogue = reference or load_reference(geodata_dir)
     summary = AuditSummary()
     show_progress = sys.stderr.isatty() if progress is None else progress
     with (
@@ -251,7 +253,7 @@ def check_input(path: Path) -> None:
     raise AuditInputError(f"no session in {path}: the file is empty")
 
 
-def _reference(geodata_dir: Path) -> tuple[Geography, Catalogue]:
+def load_reference(geodata_dir: Path) -> tuple[Geography, Catalogue]:
     try:
         return load_geography(geodata_dir), load_catalogue()
     except FileNotFoundError as error:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -14,6 +13,7 @@ from starlette.routing import Route
 
 from app import resources
 from app.contract.operations import Reference
+from app.runtime import loading_what_lasts
 from app.settings import Settings
 from app.web import communes, demo, endpoints, metrics, sandbox
 from app.web.middleware import (
@@ -73,24 +73,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         work = Work(settings.max_queued_bytes, settings.compute_threads)
         report_accept_failures_quietly(asyncio.get_running_loop())
-        # Loading makes a few hundred thousand objects that all last: collections meanwhile free
-        # nothing and cost a fifth of the start (0.90 -> 0.69 s, one core).
-        gc.disable()
-        try:
-            reference = Reference.load(settings.geodata_dir)
-        finally:
-            gc.enable()
-        app.state.service = endpoints.Service(settings, reference, work)
-        # The geodata are a few hundred thousand objects that live as long as the process: keep the
-        # garbage collector from walking them again at every full collection.
-        gc.collect()
-        gc.freeze()
-        # A request makes thousands of short-lived objects that reference counting frees: collect
-        # the young generation less often than Python's 700, but not so seldom that one collection
-        # stalls every request in flight: 100-physician rankings, 32 connections, one core, two runs
-        # each, gen-0 pauses up to 2 ms at 5,000 against up to 26 ms at 50,000; throughput and p99
-        # the same within the runs' spread (1,197-1,261 req/s, p99 35-43 ms).
-        gc.set_threshold(5_000, 20, 100)
+        with loading_what_lasts():
+            app.state.service = endpoints.Service(settings, Reference.load(settings.geodata_dir), work)
         keeper = asyncio.create_task(work.keep_memory_returned())
         yield
         keeper.cancel()
