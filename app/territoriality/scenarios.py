@@ -34,13 +34,14 @@ class Offer(StrEnum):
 
 # A StrEnum member is its value: it looks up a JSON field by itself. Iterating the class is slow.
 OFFERS = tuple(Offer)
-_OFFERED = {
-    (with_appointment, without_appointment): tuple(
-        offer for offer, offered in zip(OFFERS, (with_appointment, without_appointment), strict=True) if offered
-    )
-    for with_appointment in (False, True)
-    for without_appointment in (False, True)
-}
+
+
+def _offers_made(with_appointment: bool, without_appointment: bool) -> tuple[Offer, ...]:
+    made = {Offer.WITH_APPOINTMENT: with_appointment, Offer.WITHOUT_APPOINTMENT: without_appointment}
+    return tuple(offer for offer in OFFERS if made[offer])
+
+
+_OFFERED = {(w, wo): _offers_made(w, wo) for w in (False, True) for wo in (False, True)}
 
 
 class LocationFact(StrEnum):
@@ -356,7 +357,7 @@ def _ordering_check(
             "available": AvailabilityFact.UNKNOWN if available is None else AVAILABILITY[available],
         },
         offer,
-        violation=first_order_violation(classification, shown, tiers, misordered),
+        violation=_first_order_violation(classification, shown, tiers, misordered),
         territorial_proposed=any(territorial),
         territorial_first=bool(territorial) and territorial[0],
         deciding=deciding,
@@ -449,7 +450,7 @@ def _first_misordered(tiers: list[int]) -> int | None:
     return next((p for p, worse in enumerate(worse_than_after) if worse), None)
 
 
-def first_order_violation(
+def _first_order_violation(
     classification: Classification, shown: RosterInput, tiers: list[int], first: int | None
 ) -> OrderViolation | None:
     """The physician shown at `first` (`_first_misordered` of the tiers shown) and the first one of a
