@@ -12,7 +12,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.contract import operations
 from app.geography import load_geography
+from app.territoriality.rulings import load_catalogue
 from bench import audit, core, phases, search
 from bench.fhir import bench_fhir
 from bench.load import wrk_post
@@ -121,10 +123,8 @@ def bench_big_requests() -> None:
     import httpx
     import pydantic_core
 
-    from app.contract import operations
     from app.territoriality.locations import commune_places
     from app.territoriality.roster import commune_rows
-    from app.territoriality.rulings import load_catalogue
 
     geography = load_geography()
     commune_places(geography)
@@ -148,9 +148,9 @@ def bench_big_requests() -> None:
     with service() as (url, _, _), httpx.Client(base_url=url, timeout=60) as client:
         for name, body in bodies.items():
             with phases.collected_as_the_server_does():
-                work = core.best_of(functools.partial(rank_and_serialise, body), 5)
+                work = core.median_of(functools.partial(rank_and_serialise, body), 5)
             post = functools.partial(client.post, "/v1/rankings", headers={"content-type": "application/json"})
-            trip = core.best_of(functools.partial(post, content=body), 5)
+            trip = core.median_of(functools.partial(post, content=body), 5)
             rows.append([name, f"{len(body) / 1e6:.2f}", f"{work * 1000:.1f}", f"{trip * 1000:.1f}"])
     print_table(
         "One big ranking (median of 5 after a warm-up)",
@@ -163,6 +163,12 @@ def bench_big_requests() -> None:
         "Where one POST /v1/rankings spends its time, in-process, phase by phase (median µs)",
         ["phase", *measured],
         [[phase, *(f"{column[i]:,.0f}" for column in measured.values())] for i, phase in enumerate(phases.PHASES)],
+    )
+    scenario = phases.scenario_phases(reference, scenario_body(10))
+    print_table(
+        "Where one POST /v1/scenario-evaluations (10 proposals) spends its time, in-process (median µs)",
+        ["phase", "µs"],
+        [[phase, f"{us:,.0f}"] for phase, us in zip(phases.SCENARIO_PHASES, scenario, strict=True)],
     )
 
 
@@ -219,6 +225,13 @@ def bench_audit() -> None:
           f"{r['peak_rss_mb']:.0f}"] for r in rows],
     )  # fmt: skip
     print(f"  peak memory ratio 100k / 20k sessions: {rows[1]['peak_rss_mb'] / rows[0]['peak_rss_mb']:.2f}")
+    per_session = phases.audit_phases(operations.Reference(load_geography(), load_catalogue()), audit.batch_lines())
+    print_table(
+        "Where an audited session spends its time, in-process, one batch of valid synthetic sessions "
+        "(median µs a session)",
+        ["phase", "µs"],
+        [[phase, f"{us:,.1f}"] for phase, us in zip(phases.AUDIT_PHASES, per_session, strict=True)],
+    )
     ids = [audit.seen_ids_memory(n) for n in (100_000, 1_000_000)]
     print_table(
         "Remembering session ids to find repeats (peak traced MB, seconds): SeenIds (8-byte digests, sorted"

@@ -3,6 +3,7 @@ memory that finding repeated session ids costs."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -10,8 +11,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from app.conformance.synthetic import sessions as synthetic_sessions
 from app.conformance.synthetic import write_jsonl
-from bench.servers import ROOT
+from app.contract.audits import BATCH
+from bench.servers import ROOT, SERVER_CPUS, pinned
 
 # Linux carries a process's peak memory across exec: a child spawned by this process (which holds
 # the geodata and more) would report this process's peak as its own. A small launcher spawns the
@@ -25,12 +28,21 @@ sys.exit(code)
 """
 
 
+def batch_lines() -> list[bytes]:
+    """One batch of the synthetic sessions the audit runs read, as lines of JSON."""
+    return [json.dumps(session).encode() for session in synthetic_sessions(BATCH, seed=11)]
+
+
 def audit_run(sessions: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         source = write_jsonl(Path(folder) / "sessions.jsonl", sessions, seed=11)
         audit = [sys.executable, "-m", "app.cli", "audit", str(source), "--report", str(Path(folder) / "report")]
         run = subprocess.run(
-            [sys.executable, "-c", _LAUNCHER, *audit], cwd=ROOT, capture_output=True, text=True, check=False
+            pinned([sys.executable, "-c", _LAUNCHER, *audit], SERVER_CPUS),  # one core, as the server's
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if run.returncode not in (0, 1):  # 1: non-compliant sessions found, as expected
             raise RuntimeError(f"audit failed with status {run.returncode}: {run.stderr[-2000:]}")

@@ -25,7 +25,7 @@ def roster(geography: Geography, size: int, seed: int = 5) -> list[PhysicianInpu
     return [PhysicianInput(f"p{i}", LocationInput(commune=rng.choice(codes))) for i in range(size)]
 
 
-def best_of(function: Callable[[], object], repeat: int) -> float:
+def median_of(function: Callable[[], object], repeat: int) -> float:
     """Median seconds of `repeat` calls, after one warm-up call."""
     function()
     times = []
@@ -104,11 +104,11 @@ def measure(geography: Geography, sizes: tuple[int, ...] = (10, 100, 1_000, 10_0
         check_agreement(geography, physicians)
         rows.append({
             "physicians": size,
-            "core_ms": best_of(core_only(geography, physicians), repeat) * 1000,
-            "rank_physicians_ms": best_of(
+            "core_ms": median_of(core_only(geography, physicians), repeat) * 1000,
+            "rank_physicians_ms": median_of(
                 functools.partial(rank_physicians, geography, PATIENT, physicians, DEPARTEMENT_V1), repeat
             ) * 1000,
-            "naive_ms": best_of(functools.partial(naive_rank, geography, physicians), max(repeat // 5, 2)) * 1000,
+            "naive_ms": median_of(functools.partial(naive_rank, geography, physicians), max(repeat // 5, 2)) * 1000,
         })  # fmt: skip
     return rows
 
@@ -129,5 +129,5 @@ def measure_coordinates(geography: Geography, sizes: tuple[int, ...] = (100, 1_0
     for size in sizes:
         physicians = coordinates_roster(size)
         run = lambda p=physicians: rank_physicians(geography, PATIENT, p, DEPARTEMENT_V1)  # noqa: E731
-        rows.append({"physicians": size, "rank_physicians_ms": best_of(run, 10 if size < 10_000 else 3) * 1000})
+        rows.append({"physicians": size, "rank_physicians_ms": median_of(run, 10 if size < 10_000 else 3) * 1000})
     return rows

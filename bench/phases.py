@@ -1,6 +1,7 @@
-"""Where one `POST /v1/rankings` spends its time, phase by phase, in-process: the profile behind
-the HTTP ratios. Each phase is run alone on the previous phase's output, as
-app.contract.operations.rank chains them, with the garbage collector set as the server sets it."""
+"""Where one `POST /v1/rankings`, one `POST /v1/scenario-evaluations` and an audited session spend
+their time, phase by phase, in-process: the profiles behind the HTTP ratios and the audit's rate.
+Each phase is run alone on the previous phase's output, as app.contract.operations chains them,
+with the garbage collector set as the server sets it."""
 
 from __future__ import annotations
 
@@ -13,11 +14,25 @@ from collections.abc import Callable, Iterator
 import pydantic_core
 
 from app.contract import operations, presenters
-from app.contract.requests import RANKING_REQUEST, duplicate_id_errors, patient_location, policy_name, roster_of
-from app.contract.unique_keys import NOT_READ, read_unique
+from app.contract.audits import BATCH, AuditSummary, SessionInput, audit_sessions, judge_sessions, session_report
+from app.contract.requests import (
+    RANKING_REQUEST,
+    RECORDED_SESSION,
+    SCENARIO_REQUEST,
+    duplicate_id_errors,
+    patient_location,
+    policy_name,
+    roster_of,
+    scenario_consistency_errors,
+    scenario_of,
+)
+from app.contract.unique_keys import NOT_READ, loads_unique, read_unique
+from app.runtime import COLLECTOR_THRESHOLDS
 from app.territoriality.information_message import etht01_message
+from app.territoriality.patients import resolve_patient
 from app.territoriality.policies import get_policy
-from app.territoriality.ranking import rank_physicians
+from app.territoriality.ranking import classify_roster, rank_physicians
+from app.territoriality.scenarios import evaluate_scenario, evaluate_scenarios
 
 PHASES = (
     "reading the JSON (jiter; repeated keys, NaN, numbers past a double checked)",
@@ -69,15 +84,91 @@ def phases(reference: operations.Reference, body: bytes) -> list[float]:
         return [median_us(step) for step in steps]
 
 
+SCENARIO_PHASES = (
+    "reading the JSON",
+    "validation",
+    "consistency of proposals and offers",
+    "the scenario as domain objects (scenario_of)",
+    "the engine: the proposals' tiers (classify_roster)",
+    "facts, checks and verdict (evaluate_scenario, the engine included)",
+    "presenting the verdict",
+    "serialising it",
+    "the whole operation, body bytes to answer bytes",
+)
+
+
+def scenario_phases(reference: operations.Reference, body: bytes) -> list[float]:
+    geography, catalogue = reference.geography, reference.catalogue
+    document = read_unique(body)
+    assert document is not NOT_READ, "a benchmark body the fast reading settles"
+    request = SCENARIO_REQUEST.validate_python(document)
+    scenario = scenario_of(request)
+    assert scenario.proposals is not None, "a benchmark scenario with proposals"
+    [(_, shown)] = scenario.proposals.items()
+    patient = resolve_patient(geography, scenario.patient_location)
+    evaluation = evaluate_scenario(geography, catalogue, scenario)
+    answer = presenters.evaluation(evaluation)
+    steps: list[Callable[[], object]] = [
+        lambda: read_unique(body),
+        lambda: SCENARIO_REQUEST.validate_python(document),
+        lambda: scenario_consistency_errors(request),
+        lambda: scenario_of(request),
+        lambda: classify_roster(geography, patient, shown, scenario.policy),
+        lambda: evaluate_scenario(geography, catalogue, scenario),
+        lambda: presenters.evaluation(evaluation),
+        lambda: pydantic_core.to_json(answer),
+        lambda: pydantic_core.to_json(operations.evaluate(reference, body)),
+    ]
+    with collected_as_the_server_does():
+        return [median_us(step) for step in steps]
+
+
+AUDIT_PHASES = (
+    "reading a line of JSON",
+    "validation",
+    "consistency, and the scenario as domain objects",
+    f"judging ({BATCH} sessions a call to evaluate_scenarios)",
+    "all of the above (judge_sessions)",
+    "... and counted: summary, repeated ids (audit_sessions)",
+    "the session's report, serialised (session_report)",
+)
+
+
+def audit_phases(reference: operations.Reference, lines: list[bytes]) -> list[float]:
+    """µs per session, over `lines` (one recorded session each, all valid; BATCH of them: one batch)."""
+    geography, catalogue = reference.geography, reference.catalogue
+    values = [loads_unique(line) for line in lines]
+    recorded = [RECORDED_SESSION.validate_python(value) for value in values]
+    assert not any(scenario_consistency_errors(r) for r in recorded), "benchmark sessions are valid"
+    scenarios = [scenario_of(r) for r in recorded]
+    inputs = [SessionInput(value, f"/sessions/{i}") for i, value in enumerate(values)]
+    results = judge_sessions(inputs, geography, catalogue)
+
+    def judged_and_counted() -> object:
+        return list(audit_sessions(inputs, geography, catalogue, AuditSummary()))
+
+    steps: list[Callable[[], object]] = [
+        lambda: [loads_unique(line) for line in lines],
+        lambda: [RECORDED_SESSION.validate_python(value) for value in values],
+        lambda: [(scenario_consistency_errors(r), scenario_of(r)) for r in recorded],
+        lambda: evaluate_scenarios(geography, catalogue, scenarios),
+        lambda: judge_sessions(inputs, geography, catalogue),
+        judged_and_counted,
+        lambda: [pydantic_core.to_json(session_report(result)) for result in results],
+    ]
+    with collected_as_the_server_does():
+        return [median_us(step, seconds=2.0) / len(lines) for step in steps]
+
+
 @contextlib.contextmanager
 def collected_as_the_server_does() -> Iterator[None]:
-    """The garbage collector as app/web/application.py sets it once the geodata are loaded: what is
-    loaded frozen out of it, the young generation collected every 5,000 allocations. Without
+    """The garbage collector as the server sets it once the geodata are loaded (app/runtime.py): what
+    is loaded frozen out of it, the young generation collected as COLLECTOR_THRESHOLDS says. Without
     this, every full collection walks the geodata, and in-process figures overstate the server's."""
     thresholds = gc.get_threshold()
     gc.collect()
     gc.freeze()
-    gc.set_threshold(5_000, 20, 100)
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
     try:
         yield
     finally:
