@@ -22,7 +22,8 @@ def loading_what_lasts() -> Iterator[None]:
     thousand objects that all last: collections would free nothing and cost a fifth of the start,
     0.90 -> 0.69 s on one core), then what was loaded is frozen out of the collector, so that no
     full collection walks it again, and the young generation is collected as COLLECTOR_THRESHOLDS
-    says. Process-wide: for the server's workers and the audit command, not for a library caller."""
+    says. Process-wide: for the server's workers and the audit command (`territorialite audit`,
+    app.cli's `audit`), not for a library caller of app.conformance.audit_file."""
     gc.disable()
     try:
         yield

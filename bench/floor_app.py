@@ -16,4 +16,14 @@ async def echo(request: Request) -> Response:
     return Response(json.dumps(body), media_type="application/json")
 
 
-app = Starlette(routes=[Route(path, echo, methods=["POST"]) for path in ("/v1/rankings", "/v1/scenario-evaluations")])
+async def healthz(request: Request) -> Response:
+    """The same small JSON as the service's GET /healthz: the stack alone, no operation."""
+    return Response(json.dumps({"status": "ok", "version": "0"}), media_type="application/json")
+
+
+app = Starlette(
+    routes=[
+        *(Route(path, echo, methods=["POST"]) for path in ("/v1/rankings", "/v1/scenario-evaluations")),
+        Route("/healthz", healthz),
+    ]
+)

@@ -25,10 +25,12 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or "wrk"
 
 
-def wrk_post(url: str, body: bytes, seconds: int = 10, connections: int = 32, threads: int = 1) -> dict[str, float]:
-    """Requests/s and latency percentiles (ms) of POSTing `body` to `url`."""
+def wrk_post(
+    url: str, body: bytes | None, seconds: int = 10, connections: int = 32, threads: int = 1
+) -> dict[str, float]:
+    """Requests/s and latency percentiles (ms) of POSTing `body` to `url` (None: GET `url`)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as payload:
-        payload.write(body)
+        payload.write(body or b"")
         payload.flush()
         command = pinned(
             [
@@ -44,7 +46,7 @@ def wrk_post(url: str, body: bytes, seconds: int = 10, connections: int = 32, th
             ],
             LOAD_CPUS,
         )
-        env = {**os.environ, "BENCH_BODY_FILE": payload.name}
+        env = {**os.environ, "BENCH_BODY_FILE": payload.name, "BENCH_METHOD": "GET" if body is None else "POST"}
         run = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     line = next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))
     return json.loads(line.removeprefix("RESULT "))

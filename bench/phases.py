@@ -128,7 +128,7 @@ AUDIT_PHASES = (
     "validation",
     "consistency, and the scenario as domain objects",
     f"judging ({BATCH} sessions a call to evaluate_scenarios)",
-    "all of the above (judge_sessions)",
+    "validated, consistent, judged (judge_sessions; the line already read)",
     "... and counted: summary, repeated ids (audit_sessions)",
     "the session's report, serialised (session_report)",
 )

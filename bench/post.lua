@@ -1,9 +1,12 @@
--- wrk script: POST the body in BENCH_BODY_FILE; print a JSON line of results at the end.
-local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
+-- wrk script: POST the body in BENCH_BODY_FILE (or GET, when BENCH_METHOD says so); print a JSON
+-- line of results at the end.
+wrk.method = os.getenv("BENCH_METHOD") or "POST"
+if wrk.method == "POST" then
+  local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
+  wrk.body = f:read("*a")
+  f:close()
+  wrk.headers["Content-Type"] = "application/json"
+end
 
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout

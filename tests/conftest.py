@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import httpx
@@ -12,6 +13,16 @@ from tests.live_server import LiveServer
 # Timings belong in bench/, not in tests: no per-example deadline.
 settings.register_profile("default", deadline=None, max_examples=200)
 settings.load_profile("default")
+
+
+@pytest.fixture(autouse=True)
+def collector_as_it_was() -> Iterator[None]:
+    """`territorialite audit` run in-process (app.cli.main) sets the process's garbage collector as
+    a server worker's (app/runtime.py): this test process gets its own settings back after it."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 @pytest.fixture(scope="session")

@@ -109,6 +109,14 @@ def test_only_the_web_layer_imports_the_web_framework(layer: str) -> None:
     assert wrong == set()
 
 
+@pytest.mark.parametrize("layer", sorted(set(ALLOWED) - {"runtime", "web"}))
+def test_only_the_runtime_and_the_server_touch_the_garbage_collector(layer: str) -> None:
+    """Its settings are the process's: app/runtime.py sets them for the server and the audit command,
+    app/web/work.py collects after big requests; domain and contract code leave them alone."""
+    wrong = {f"{path.relative_to(APP)}: gc" for path in modules_of(layer) if "gc" in imports_of(path)}
+    assert wrong == set()
+
+
 def test_the_import_reader_sees_every_way_of_importing() -> None:
     """The rules above are only as good as this reader: relative, package and dynamic imports too."""
     source = (

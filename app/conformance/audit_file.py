@@ -10,6 +10,7 @@ HTML_SESSIONS failing sessions, and a count of the rest).
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import sys
@@ -253,7 +254,10 @@ def check_input(path: Path) -> None:
     raise AuditInputError(f"no session in {path}: the file is empty")
 
 
+@functools.cache
 def load_reference(geodata_dir: Path) -> tuple[Geography, Catalogue]:
+    """The geography and the rulings, loaded once per folder: the engine's tables are built once per
+    Geography and kept for it, so a second Geography of the same folder would double them."""
     try:
         return load_geography(geodata_dir), load_catalogue()
     except FileNotFoundError as error:
