@@ -61,10 +61,21 @@ def median_us(function: Callable[[], object], seconds: float = 0.5) -> float:
     return statistics.median(rounds)
 
 
-def phases(reference: operations.Reference, body: bytes) -> list[float]:
-    geography = reference.geography
+def read_natively(body: bytes) -> object:
     document = read_unique(body)
     assert document is not NOT_READ, "a benchmark body the fast reading settles"
+    return document
+
+
+def timed_us(steps: list[Callable[[], object]], seconds: float = 0.5) -> list[float]:
+    """Each step's median µs, with the garbage collector set as the server sets it."""
+    with collected_as_the_server_does():
+        return [median_us(step, seconds) for step in steps]
+
+
+def phases(reference: operations.Reference, body: bytes) -> list[float]:
+    geography = reference.geography
+    document = read_natively(body)
     request = RANKING_REQUEST.validate_python(document)
     roster = roster_of(request["physicians"])
     policy, patient = get_policy(policy_name(request)), patient_location(request)
@@ -80,8 +91,7 @@ def phases(reference: operations.Reference, body: bytes) -> list[float]:
         lambda: pydantic_core.to_json(answer),
         lambda: pydantic_core.to_json(operations.rank(reference, body)[0]),
     ]
-    with collected_as_the_server_does():
-        return [median_us(step) for step in steps]
+    return timed_us(steps)
 
 
 SCENARIO_PHASES = (
@@ -99,8 +109,7 @@ SCENARIO_PHASES = (
 
 def scenario_phases(reference: operations.Reference, body: bytes) -> list[float]:
     geography, catalogue = reference.geography, reference.catalogue
-    document = read_unique(body)
-    assert document is not NOT_READ, "a benchmark body the fast reading settles"
+    document = read_natively(body)
     request = SCENARIO_REQUEST.validate_python(document)
     scenario = scenario_of(request)
     assert scenario.proposals is not None, "a benchmark scenario with proposals"
@@ -119,8 +128,7 @@ def scenario_phases(reference: operations.Reference, body: bytes) -> list[float]
         lambda: pydantic_core.to_json(answer),
         lambda: pydantic_core.to_json(operations.evaluate(reference, body)),
     ]
-    with collected_as_the_server_does():
-        return [median_us(step) for step in steps]
+    return timed_us(steps)
 
 
 AUDIT_PHASES = (
@@ -156,8 +164,7 @@ def audit_phases(reference: operations.Reference, lines: list[bytes]) -> list[fl
         judged_and_counted,
         lambda: [pydantic_core.to_json(session_report(result)) for result in results],
     ]
-    with collected_as_the_server_does():
-        return [median_us(step, seconds=2.0) / len(lines) for step in steps]
+    return [us / len(lines) for us in timed_us(steps, seconds=2.0)]
 
 
 @contextlib.contextmanager
