@@ -27,7 +27,7 @@ from app import __version__
 from app.conformance import html
 from app.conformance.evidence import Deployment, Evidence, file_digest, folder_files_digest, utc_now
 from app.contract import operations
-from app.contract.audits import AuditSummary, SessionInput, SessionResult, audit_sessions
+from app.contract.audits import AuditSummary, SessionInput, SessionResult, audit_sessions, isoformat
 from app.contract.presenters import missing_fact
 from app.contract.problems import ProblemError
 from app.contract.unique_keys import loads_unique
@@ -114,7 +114,7 @@ class FailingSession:
 
     @classmethod
     def of(cls, line: int | None, result: SessionResult) -> FailingSession:
-        timestamp = result.timestamp.isoformat() if result.timestamp else ""
+        timestamp = isoformat(result.timestamp) if result.timestamp else ""
         if result.evaluation is None:
             reasons = "; ".join(f"{e.pointer or '/'}: {e.detail}" for e in result.errors)
             return cls(line, result.session_id, timestamp, "invalid", "", (Finding(reasons),))
