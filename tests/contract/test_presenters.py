@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from app.contract import operations
+from app.contract.audits import isoformat
 from app.contract.problems import FieldError, ProblemError, pointer
+from app.contract.requests import Timestamp
 
 
 def body(document: object) -> bytes:
@@ -73,3 +79,20 @@ def test_an_invalid_session_of_an_audit_is_located_in_the_batch(reference: opera
     [session] = answer["sessions"]
     assert session["status"] == "invalid"
     assert {e["pointer"] for e in session["errors"]} >= {"/sessions/0/timestamp", "/sessions/0/channel"}
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(
+    moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    offset=st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta(hours=23, minutes=59)),
+    aware=st.booleans(),
+)
+def test_a_timestamp_is_written_as_isoformat_writes_it(moment: datetime, offset: timedelta, aware: bool) -> None:
+    moment = moment.replace(tzinfo=timezone(offset)) if aware else moment
+    assert isoformat(moment) == moment.isoformat()
+
+
+def test_a_validated_timestamp_is_written_as_isoformat_writes_it() -> None:
+    for text in ("2026-11-20T10:00:00Z", "2026-11-20T10:00:00.123+05:45", "2026-11-20T10:00:00-09:30"):
+        moment = TypeAdapter(Timestamp).validate_python(text)
+        assert isoformat(moment) == moment.isoformat()
