@@ -9,7 +9,9 @@ refuses repeated keys and NaN itself; a body it accepts, where no number can exc
 document. Any other body is read again by the standard library's parser, which reports every
 object's members: it names the repeated key and its pointer, or the number, or lets the validation
 say why the body is not JSON. The fast reading never accepts what the slow one refuses
-(tests/contract/test_native_reading.py checks both on the same bodies).
+(tests/contract/test_native_reading.py checks both on the same bodies). Audit batches, which
+pydantic reads from the text in any case, take the slow reading's check alone: it keeps none of the
+values it reads, where jiter's document of a 2 MB batch is 15 MB of objects.
 """
 
 from __future__ import annotations
