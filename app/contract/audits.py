@@ -106,7 +106,7 @@ NOT_APPLICABLE_BECAUSE = {
     "FAQ-TLC-2": "walk_in_exempt",  # the walk-in list not judged: the appointments showed the territory first
 }
 STATED_UNAVAILABLE = "no_territorial_physician_available"  # as the platform stated
-BATCH = 64  # sessions judged together: their proposals classified as one set of arrays
+BATCH = 256  # sessions judged together: their proposals classified as one set of arrays
 REPEATED_ID = "repeats the session_id of an earlier session: each recorded session needs an id of its own"
 
 
