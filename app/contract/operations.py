@@ -15,7 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import CoreConfig, SchemaValidator
 
 from app.contract import presenters
-from app.contract.audits import AuditSummary, SessionInput, audit_sessions, session_reports
+from app.contract.audits import REQUEST_BATCH, AuditSummary, SessionInput, audit_sessions, session_reports
 from app.contract.fhir.operation import FhirAnswer, rank_bundle
 from app.contract.problems import from_patient_location_error, from_validation_error, invalid_fields, pointer
 from app.contract.requests import (
@@ -131,7 +131,7 @@ def audit(reference: Reference, body: bytes) -> dict[str, object]:
     sessions = (
         SessionInput(unpacked(session), f"/sessions/{index}") for index, session in enumerate(batch["sessions"])
     )
-    judged = audit_sessions(sessions, reference.geography, reference.catalogue, summary)
+    judged = audit_sessions(sessions, reference.geography, reference.catalogue, summary, REQUEST_BATCH)
     reports = session_reports(result for _, result in judged)
     return {"sessions": reports, "summary": summary.report(reference.geography, reference.catalogue)}
 

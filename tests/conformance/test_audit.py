@@ -151,6 +151,17 @@ def test_a_repeated_session_id_is_invalid_and_the_first_is_judged(client: httpx.
     assert result["summary"]["verdicts"]["non_compliant"] == 1  # s2 only: the repeat is not judged
 
 
+def test_sessions_are_answered_in_order_and_ids_remembered_across_judging_batches(client: httpx.Client) -> None:
+    sessions = [{**GOOD, "session_id": f"s{number}"} for number in range(300)]  # several judging batches
+    sessions[200] = {**GOOD, "session_id": "s5"}
+    result = client.post("/v1/audits", json={"sessions": sessions}).json()
+    assert [s["session_id"] for s in result["sessions"]] == [s["session_id"] for s in sessions]
+    assert [n for n, s in enumerate(result["sessions"]) if s["status"] == "invalid"] == [200]
+    [error] = result["sessions"][200]["errors"]
+    assert error["pointer"] == "/sessions/200/session_id"
+    assert result["summary"]["sessions"] == {"total": 300, "valid": 299, "invalid": 1}
+
+
 def run_audit(source: Path, report: Path, *options: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "app.cli", "audit", str(source), "--report", str(report), *options]
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
