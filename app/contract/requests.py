@@ -186,16 +186,21 @@ def unpacked(session: bytes) -> dict[str, Any]:
     return value
 
 
-# Validated as an object (a dict of any members), then packed.
+# Validated as an object (a dict of any members), then packed; serialised as the object again.
 PackedSession = Annotated[
     bytes,
-    GetPydanticSchema(lambda _, handler: core_schema.no_info_after_validator_function(packed, handler(dict[str, Any]))),
+    GetPydanticSchema(
+        lambda _, handler: core_schema.no_info_after_validator_function(
+            packed, handler(dict[str, Any]), serialization=core_schema.plain_serializer_function_ser_schema(unpacked)
+        )
+    ),
 ]
 
 
 @strict
 class AuditBatch(TypedDict):
-    """Sessions are validated one by one, so that one malformed session does not sink the batch."""
+    """Each session must be an object; as a session, each is validated later, one by one, so that one
+    malformed session is reported as invalid and does not sink the batch."""
 
     sessions: Annotated[list[PackedSession], Field(min_length=1, max_length=MAX_SESSIONS_PER_AUDIT)]
 
