@@ -215,8 +215,9 @@ def test_audit_refuses_a_key_repeated_in_a_session_as_the_api_does(tmp_path: Pat
         ("[" * 100_000 + "]" * 100_000, "not a JSON object: nested deeper than the reader goes"),
         ('{"offers": {"a": 1, "a": 2}, "channel": video}', "not a JSON object: Expecting value"),
         ('{"session_id": "\\ud800"}', "Invalid JSON: a lone surrogate"),  # POST /v1/audits: 400 malformed-json
+        ('{"session_id": "s2", "x": ' + "9" * 5_000 + "}", "numbers beyond the range of a double"),  # idem
     ],
-    ids=["nested 100,000 deep", "a key repeated, then not JSON", "a lone surrogate"],
+    ids=["nested 100,000 deep", "a key repeated, then not JSON", "a lone surrogate", "an integer of 5,000 digits"],
 )
 def test_an_unreadable_line_is_an_invalid_session_not_a_crash(tmp_path: Path, line: str, said: str) -> None:
     sessions = tmp_path / "sessions.jsonl"
@@ -225,6 +226,14 @@ def test_an_unreadable_line_is_an_invalid_session_not_a_crash(tmp_path: Path, li
     summary = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))
     assert summary["sessions"]["invalid"] == 1
     assert said in (tmp_path / "report" / "failing_sessions.csv").read_text(encoding="utf-8")
+
+
+def test_a_line_not_in_utf_8_is_an_invalid_session(tmp_path: Path) -> None:
+    sessions = tmp_path / "sessions.jsonl"
+    sessions.write_bytes(json.dumps(GOOD).encode() + b'\n{"session_id": "caf\xe9"}\n')  # Latin-1
+    assert main(["audit", str(sessions), "--report", str(tmp_path / "report")]) == 1
+    failing = (tmp_path / "report" / "failing_sessions.csv").read_text(encoding="utf-8")
+    assert "not a JSON object: 'utf-8' codec can't decode byte 0xe9" in failing
 
 
 def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:

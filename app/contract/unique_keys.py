@@ -140,6 +140,10 @@ def _standard_reading(text: bytes) -> Any:
         refuse_duplicate_keys(text)  # names the key, unless the text turns out not to be JSON
         json.loads(text)  # not JSON after all: raises what makes it so
         raise AssertionError("a repeated key the second reading did not find") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise  # not JSON: the caller says why
+    except ValueError:  # an integer of more digits than Python reads (4,300), far past a double's range
+        raise ProblemError("malformed-json", NOT_A_NUMBER) from None
 
 
 def refuse_duplicate_keys(body: bytes) -> None:
