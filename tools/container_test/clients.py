@@ -62,16 +62,22 @@ def request(url: str, body: bytes | None = None, timeout: float = 10) -> Answer:
 
 
 def post_while(url: str, body: bytes, meanwhile: Callable[[], None], timeout: float = 60) -> Answer:
-    """POSTs `body`, calls `meanwhile()` once it is sent, then reads the answer. The connection first
-    carries a GET /healthz, so that the server has accepted it before `meanwhile` runs."""
+    """POSTs `body` with its last kibibyte held back, calls `meanwhile()`, then sends that kibibyte and
+    reads the answer: the request is in flight, its body not yet complete, whatever `meanwhile` does.
+    The connection first carries a GET /healthz, so that the server has accepted it before."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=timeout)
+    held_back = 1024
     try:
         connection.request("GET", "/healthz")
         connection.getresponse().read()
         started = time.monotonic()
-        connection.request("POST", parts.path, body=body, headers={"Content-Type": "application/json"})
+        connection.putrequest("POST", parts.path)
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body[:-held_back])
         meanwhile()
+        connection.send(body[-held_back:])
         response = connection.getresponse()
         content = response.read()
         return Answer(

@@ -170,13 +170,14 @@ def _exec_series(engine: Engine, command: list[str], seconds: float) -> list[flo
 
 
 def _sigterm_with_request_in_flight(engine: Engine, base: str) -> None:
-    """SIGTERM while the heaviest audit (1,000 sessions: about 0.5 s of work on one core) is judged:
-    the answer comes in full, then the process exits 0 within its graceful shutdown time."""
+    """SIGTERM while the heaviest audit (1,000 sessions) is in flight, its body's last kibibyte sent
+    after the signal: the answer comes in full, then the process exits 0 within its graceful
+    shutdown time."""
     grace = _graceful_shutdown_seconds(engine)
     signalled: list[float] = []
 
     def terminate() -> None:
-        time.sleep(0.1)  # the body is sent: let the server start on it
+        time.sleep(0.1)  # the head and most of the body are sent: let the server read the head
         signalled.append(time.monotonic())
         engine.docker("kill", "--signal", "TERM", SINGLE)
 
@@ -191,12 +192,12 @@ def _sigterm_with_request_in_flight(engine: Engine, base: str) -> None:
         answer.status == 200 and len(answer.json()["sessions"]) == 1000,
         f"the audit in flight at SIGTERM got {answer.status}: {answer.body[:300]!r}",
     )
-    check(answered - signalled[0] > 0.1, "the audit was answered before SIGTERM: nothing was in flight")
     check(state["ExitCode"] == 0 and not state["OOMKilled"], f"SIGTERM: exit code {state['ExitCode']}, {state}")
     check(stopped <= grace, f"SIGTERM: stopped after {stopped:.1f} s, over the {grace} s of graceful shutdown")
     check("Finished server process" in logs, "SIGTERM: no 'Finished server process' in the logs")
     say(
-        f"SIGTERM with a 1,000-session audit in flight: answered in full {answered - signalled[0]:.1f} s after it, "
+        f"SIGTERM with a 1,000-session audit in flight (its body's end sent after the signal): answered in full "
+        f"{answered - signalled[0]:.1f} s after it, "
         f"exit code 0 after {stopped:.1f} s (graceful shutdown allows {grace} s)"
     )
 
