@@ -24,7 +24,7 @@ HARDENING = [
     "--security-opt",
     "no-new-privileges",
     "--memory",
-    "256m",
+    "320m",
     "--cpus",
     "1",
 ]  # the compose file's limits
