@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any, Final
 
 import jiter
@@ -34,6 +35,7 @@ class _NotAJsonNumberError(Exception):
 
 
 NOT_A_NUMBER = "NaN, Infinity and numbers beyond the range of a double are not JSON numbers (RFC 8259, section 6)"
+TOO_MANY_DIGITS = "Invalid JSON: number out of range (an integer of more than {:,} digits)"  # as POST /v1/audits says
 
 
 # Python's parser reads NaN and Infinity, and 1e999 as infinity: none is a JSON number.
@@ -142,8 +144,8 @@ def _standard_reading(text: bytes) -> Any:
         raise AssertionError("a repeated key the second reading did not find") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise  # not JSON: the caller says why
-    except ValueError:  # an integer of more digits than Python reads (4,300), far past a double's range
-        raise ProblemError("malformed-json", NOT_A_NUMBER) from None
+    except ValueError:  # an integer of more digits than Python reads: pydantic refuses it too
+        raise ProblemError("malformed-json", TOO_MANY_DIGITS.format(sys.get_int_max_str_digits())) from None
 
 
 def refuse_duplicate_keys(body: bytes) -> None:
