@@ -377,6 +377,16 @@ def invalid_ranking() -> bytes:
     return body
 
 
+def crafted_ranking() -> bytes:
+    """10,000 physicians, each location carrying 25 unknown keys (250,000 errors), under 2 MiB: each
+    object too small to be trimmed, the errors spread over the whole roster."""
+    unknown = ",".join(f'"{chr(97 + i)}":0' for i in range(25))
+    physicians = ",".join(f'{{"id":"p{i}","location":{{"commune":"75056",{unknown}}}}}' for i in range(10_000))
+    body = ('{"physicians":[' + physicians + "]}").encode()
+    assert len(body) <= 2 * 1024 * 1024, len(body)
+    return body
+
+
 # the attacks
 def idle(seconds: float) -> Callable[[Target], dict[str, object]]:
     """No attack: what the probes and the memory are on this machine, now."""
@@ -573,6 +583,7 @@ def attacks() -> dict[str, tuple[Callable[[], Callable[[Target], dict[str, objec
         "baseline-idle": (lambda: idle(20), 1),
         "invalid-audit-2mb": (lambda: invalid_bodies(invalid_audit(), "/v1/audits"), 1),
         "invalid-ranking-2mb": (lambda: invalid_bodies(invalid_ranking(), "/v1/rankings"), 1),
+        "crafted-ranking-2mb": (lambda: invalid_bodies(crafted_ranking(), "/v1/rankings"), 1),
         "heavy-audit-1-client": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 1), 1),
         "heavy-audit-3-clients": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 3), 1),
         "coordinates-10k-3-clients": (lambda: heavy_loop(coordinates_ranking(), "/v1/rankings", 3), 1),

@@ -283,7 +283,7 @@ def _sessions(source: IO[bytes], summary: AuditSummary, bar: tqdm) -> Iterator[S
 def _session(number: int, line: bytes) -> SessionInput:
     """A line as a session; one with a key repeated inside an object is unreadable, as the API refuses it."""
     try:
-        return SessionInput(loads_unique(line), line=number)
+        return SessionInput(loads_unique(line), line=number, size=len(line))
     except ProblemError as problem:
         return SessionInput(None, line=number, unreadable=problem.detail)
     except json.JSONDecodeError as error:

@@ -14,16 +14,18 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from pydantic import ValidationError
 
 from app import __version__
 from app.contract import presenters
+from app.contract.bounded import AS_OBJECTS, BOUNDED_FROM, validated
 from app.contract.limits import MAX_AUDIT_FIELD_ERRORS, MAX_FIELD_ERRORS
 from app.contract.problems import (
     FieldError,
+    ProblemError,
     bounded,
     error_members,
     from_validation_error,
@@ -44,6 +46,7 @@ class SessionInput:
     pointer: str = ""  # where the session sits in its document ("/sessions/3"); "" for a line of a file
     line: int | None = None  # its line in a JSON Lines file
     unreadable: str | None = None  # the reason, when the line is not JSON
+    size: int = 0  # bytes it was read from: past BOUNDED_FROM, it is validated in parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,14 +210,23 @@ def _read(session: SessionInput) -> SessionResult | tuple[RecordedSession, Scena
     session_id = raw.get("session_id") if isinstance(raw, dict) else None
     session_id = session_id if isinstance(session_id, str) else None
     try:
-        recorded = RECORDED_SESSION.validate_python(raw)
-    except ValidationError as error:
-        problem = from_validation_error(error)
+        recorded = _validated_session(raw, session.size)
+    except ProblemError as problem:
         return SessionResult(session_id, None, None, _under(problem.errors, session.pointer), problem.error_count)
     inconsistent, count = bounded(scenario_consistency_errors(recorded, session.pointer))
     if inconsistent:
         return SessionResult(recorded["session_id"], recorded["timestamp"], None, tuple(inconsistent), count)
     return recorded, scenario_of(recorded)
+
+
+def _validated_session(raw: Any, size: int) -> RecordedSession:
+    """Its errors worded as for Python objects, as sessions' always were."""
+    if size > BOUNDED_FROM:
+        return cast(RecordedSession, validated(RECORDED_SESSION, raw, AS_OBJECTS))
+    try:
+        return RECORDED_SESSION.validate_python(raw)
+    except ValidationError as error:
+        raise from_validation_error(error) from error
 
 
 def _under(errors: Iterable[FieldError], prefix: str) -> tuple[FieldError, ...]:

@@ -6,18 +6,23 @@ refusal is a ProblemError naming the fields at fault.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from pydantic import TypeAdapter, ValidationError
-from pydantic_core import CoreConfig, SchemaValidator
 
 from app.contract import presenters
 from app.contract.audits import REQUEST_BATCH, AuditSummary, SessionInput, audit_sessions, session_reports
+from app.contract.bounded import BOUNDED_FROM, Reading, may_need_parts, text_validator, validated
 from app.contract.fhir.operation import FhirAnswer, rank_bundle
-from app.contract.problems import from_patient_location_error, from_validation_error, invalid_fields, pointer
+from app.contract.problems import (
+    ProblemError,
+    from_patient_location_error,
+    from_validation_error,
+    invalid_fields,
+    pointer,
+)
 from app.contract.requests import (
     AUDIT_BATCH,
     RANKING_REQUEST,
@@ -30,7 +35,7 @@ from app.contract.requests import (
     scenario_of,
     unpacked,
 )
-from app.contract.unique_keys import NOT_READ, read_unique, refuse_duplicate_keys
+from app.contract.unique_keys import NOT_READ, read_unique, refuse_duplicate_keys, standard_reading
 from app.geography import Geography, load_geography
 from app.geography.search import CommuneIndex
 from app.territoriality.information_message import etht01_message
@@ -67,29 +72,40 @@ class Reference:
 def parse(body: bytes, adapter: TypeAdapter[Body], validate_the_text: bool = False) -> Body:
     """The body validated. Read once, by jiter, when no repeated key, NaN or number beyond a double
     can be in it; otherwise read by the standard library, which names what is wrong, then validated
-    from the text. Errors are worded as pydantic words them for JSON in both cases.
+    from the text. Errors are worded as pydantic words them for JSON in both cases. A body of more
+    than BOUNDED_FROM bytes is validated in parts (app.contract.bounded), never holding more than
+    about 20,000 errors at once.
 
     `validate_the_text`: pydantic validates the text itself, after the standard library's check alone
     (which names a repeated key, NaN or a number beyond a double, and keeps no value it reads: 36 ms
     and 2 MB at most for the heaviest audit, where jiter's document took 62 ms and 15 MB)."""
+    big = len(body) > BOUNDED_FROM
     document = NOT_READ if validate_the_text else read_unique(body)
-    if document is NOT_READ:
-        refuse_duplicate_keys(body)
+    if document is not NOT_READ:
+        return cast(Body, validated(adapter, document) if big else _validated_whole(adapter, document))
+    root_members = refuse_duplicate_keys(body)
+    if big and may_need_parts(adapter, root_members) and (read := _read_for_parts(body)) is not NOT_READ:
+        return cast(Body, validated(adapter, read, Reading(body)))
     try:
-        if document is not NOT_READ:
-            return adapter.validate_python(document)
         return cast(Body, text_validator(adapter).validate_json(body))
     except ValidationError as error:
-        raise from_validation_error(error, body_read_natively=document is not NOT_READ) from error
+        raise from_validation_error(error) from error
 
 
-@functools.cache
-def text_validator(adapter: TypeAdapter[Any]) -> SchemaValidator:
-    """The adapter's validator, reading JSON text without keeping its strings: by default pydantic
-    keeps every string it reads in a process-wide cache, a patient's postal code among them; the
-    field names may stay there, no value of a request may. (TypeAdapter takes no such setting for
-    a TypedDict.)"""
-    return SchemaValidator(adapter.core_schema, CoreConfig(cache_strings="keys"))
+def _validated_whole(adapter: TypeAdapter[Any], document: Any) -> Any:
+    try:
+        return adapter.validate_python(document)
+    except ValidationError as error:
+        raise from_validation_error(error, body_read_natively=True) from error
+
+
+def _read_for_parts(body: bytes) -> Any:
+    """The document, to cut into parts; NOT_READ when the standard library cannot read it (pydantic
+    then says why, in one error)."""
+    try:
+        return standard_reading(body)
+    except (ProblemError, ValueError, RecursionError):
+        return NOT_READ
 
 
 def rank(reference: Reference, body: bytes) -> tuple[dict[str, object], int]:
@@ -129,7 +145,8 @@ def audit(reference: Reference, body: bytes) -> dict[str, object]:
     summary = AuditSummary()
     summary.input_digest.update(body)
     sessions = (
-        SessionInput(unpacked(session), f"/sessions/{index}") for index, session in enumerate(batch["sessions"])
+        SessionInput(unpacked(session), f"/sessions/{index}", size=len(session))
+        for index, session in enumerate(batch["sessions"])
     )
     judged = audit_sessions(sessions, reference.geography, reference.catalogue, summary, REQUEST_BATCH)
     reports = session_reports(result for _, result in judged)

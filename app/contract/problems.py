@@ -121,8 +121,7 @@ def from_validation_error(error: ValidationError, body_read_natively: bool = Fal
     details = first_error_details(error, MAX_FIELD_ERRORS)
     if details[0]["type"] == "json_invalid":
         return ProblemError("malformed-json", details[0]["msg"])
-    worded = _json_message if body_read_natively else _message
-    fields = [FieldError(pointer(*e["loc"]), worded(e)) for e in details]
+    fields = [FieldError(pointer(*e["loc"]), worded(e, body_read_natively)) for e in details]
     return invalid_fields(f"{error.error_count()} invalid field(s)", fields, error.error_count())
 
 
@@ -169,6 +168,12 @@ def patient_location_field_error(error: PatientLocationError) -> FieldError:
 
 def from_patient_location_error(error: PatientLocationError) -> ProblemError:
     return invalid_fields("the patient's location cannot be resolved", [patient_location_field_error(error)])
+
+
+def worded(error: Mapping[str, Any], read_natively: bool) -> str:
+    """An error's detail; `read_natively`: the body was read as JSON first, and validated as Python
+    objects, whose errors are worded as for JSON all the same."""
+    return _json_message(error) if read_natively else _message(error)
 
 
 def _json_message(error: Mapping[str, Any]) -> str:

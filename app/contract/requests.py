@@ -20,12 +20,12 @@ from pydantic import (
     Field,
     GetPydanticSchema,
     StringConstraints,
-    TypeAdapter,
 )
 from pydantic import with_config as pydantic_config
 from pydantic_core import core_schema
 from typing_extensions import TypedDict
 
+from app.contract.bounded import request_adapter
 from app.contract.limits import (
     MAX_PHYSICIAN_ID_LENGTH,
     MAX_PHYSICIANS,
@@ -205,10 +205,10 @@ class AuditBatch(TypedDict):
     sessions: Annotated[list[PackedSession], Field(min_length=1, max_length=MAX_SESSIONS_PER_AUDIT)]
 
 
-RANKING_REQUEST = TypeAdapter(RankingRequest)
-SCENARIO_REQUEST = TypeAdapter(ScenarioRequest)
-RECORDED_SESSION = TypeAdapter(RecordedSession)
-AUDIT_BATCH = TypeAdapter(AuditBatch)
+RANKING_REQUEST = request_adapter(RankingRequest)
+SCENARIO_REQUEST = request_adapter(ScenarioRequest)
+RECORDED_SESSION = request_adapter(RecordedSession)
+AUDIT_BATCH = request_adapter(AuditBatch)
 
 
 def location_input(location: LocationFields) -> LocationInput:

@@ -56,10 +56,12 @@ class _Members(dict[str, Any]):
     repeated: str | None = None
 
 
-def _unique_members(pairs: list[tuple[str, Any]]) -> None:
-    """Only checks: the values parsed are not kept (None builds nothing; 15 % faster than a dict)."""
+def _unique_members(pairs: list[tuple[str, Any]]) -> int:
+    """Only checks: the values parsed are not kept (a number builds nothing; 15 % faster than a
+    dict); the number of members, the root object's the parser's result."""
     if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
         raise _DuplicateKeyError
+    return len(pairs)
 
 
 def _remembering_members(pairs: list[tuple[str, Any]]) -> _Members:
@@ -117,7 +119,7 @@ def loads_unique(text: bytes) -> Any:
     document = read_unique(text)
     if document is not NOT_READ:
         return document
-    document = _standard_reading(text)
+    document = standard_reading(text)
     if _holds_a_lone_surrogate(document):
         raise ProblemError("malformed-json", "Invalid JSON: a lone surrogate (\\ud800 to \\udfff) is no character")
     return document
@@ -131,7 +133,7 @@ def _holds_a_lone_surrogate(document: Any) -> bool:
     return False
 
 
-def _standard_reading(text: bytes) -> Any:
+def standard_reading(text: bytes) -> Any:
     try:
         return json.loads(
             text, object_pairs_hook=_dict_of_unique_members, parse_constant=_refuse_constant, parse_float=_finite
@@ -148,17 +150,18 @@ def _standard_reading(text: bytes) -> Any:
         raise ProblemError("malformed-json", TOO_MANY_DIGITS.format(sys.get_int_max_str_digits())) from None
 
 
-def refuse_duplicate_keys(body: bytes) -> None:
-    """A 400 naming the first key repeated inside one object (with its pointer), if any."""
+def refuse_duplicate_keys(body: bytes) -> int:
+    """A 400 naming the first key repeated inside one object (with its pointer), if any; otherwise
+    the number of members of the body's root object (0 when the body is not JSON)."""
     try:
-        json.loads(body, object_pairs_hook=_unique_members, parse_constant=_refuse_constant, parse_float=_finite)
+        root = json.loads(body, object_pairs_hook=_unique_members, parse_constant=_refuse_constant, parse_float=_finite)
     except _NotAJsonNumberError:
         raise ProblemError("malformed-json", NOT_A_NUMBER) from None
     except _DuplicateKeyError:
         try:
             document = json.loads(body, object_pairs_hook=_remembering_members)
         except (ValueError, RecursionError):  # a key repeated before the text stops being JSON
-            return  # not JSON: the validation says why
+            return 0  # not JSON: the validation says why
         where, key = _first_repeated(document)
         where, key = _shortened(where), _shortened(key)  # a 2 MB key must not make a 4 MB answer
         detail = f"the key {key!r} appears more than once in this object"
@@ -166,7 +169,10 @@ def refuse_duplicate_keys(body: bytes) -> None:
             "duplicate-key", f"{detail}: {where or '/'}", [FieldError(where, detail)], error_count=1
         ) from None
     except (ValueError, RecursionError):
-        pass  # not JSON: the validation says why
+        return 0  # not JSON: the validation says why
+    # A body that is only a number gives that number: a false count, which at worst has the body read
+    # for parts and then validated whole.
+    return root if type(root) is int else 0
 
 
 SHOWN_CHARACTERS = 256
