@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import pydantic_core
 from pydantic import TypeAdapter, ValidationError
 
 from app.contract import presenters
@@ -17,7 +18,6 @@ from app.contract.audits import REQUEST_BATCH, AuditSummary, SessionInput, audit
 from app.contract.bounded import BOUNDED_FROM, Reading, may_need_parts, text_validator, validated
 from app.contract.fhir.operation import FhirAnswer, rank_bundle
 from app.contract.problems import (
-    ProblemError,
     from_patient_location_error,
     from_validation_error,
     invalid_fields,
@@ -35,7 +35,7 @@ from app.contract.requests import (
     scenario_of,
     unpacked,
 )
-from app.contract.unique_keys import NOT_READ, read_unique, refuse_duplicate_keys, standard_reading
+from app.contract.unique_keys import NOT_READ, read_unique, refuse_duplicate_keys
 from app.geography import Geography, load_geography
 from app.geography.search import CommuneIndex
 from app.territoriality.information_message import etht01_message
@@ -100,11 +100,13 @@ def _validated_whole(adapter: TypeAdapter[Any], document: Any) -> Any:
 
 
 def _read_for_parts(body: bytes) -> Any:
-    """The document, to cut into parts; NOT_READ when the standard library cannot read it (pydantic
-    then says why, in one error)."""
+    """The document, to cut into parts, read by pydantic's own JSON reader: a member the parts leave
+    out is never validated, and must still be one pydantic can read (a lone surrogate or nesting
+    past its depth is not: the whole text, validated, then gets its one error, as always). NOT_READ
+    then. (Repeated keys, NaN and numbers past a double were refused before.)"""
     try:
-        return standard_reading(body)
-    except (ProblemError, ValueError, RecursionError):
+        return pydantic_core.from_json(body, cache_strings="keys")
+    except ValueError:
         return NOT_READ
 
 

@@ -119,7 +119,7 @@ def loads_unique(text: bytes) -> Any:
     document = read_unique(text)
     if document is not NOT_READ:
         return document
-    document = standard_reading(text)
+    document = _standard_reading(text)
     if _holds_a_lone_surrogate(document):
         raise ProblemError("malformed-json", "Invalid JSON: a lone surrogate (\\ud800 to \\udfff) is no character")
     return document
@@ -133,7 +133,7 @@ def _holds_a_lone_surrogate(document: Any) -> bool:
     return False
 
 
-def standard_reading(text: bytes) -> Any:
+def _standard_reading(text: bytes) -> Any:
     try:
         return json.loads(
             text, object_pairs_hook=_dict_of_unique_members, parse_constant=_refuse_constant, parse_float=_finite

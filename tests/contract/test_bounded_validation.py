@@ -21,7 +21,7 @@ from app.contract import operations
 from app.contract.bounded import AS_OBJECTS, BOUNDED_FROM, NATIVE, Reading, validated
 from app.contract.problems import ProblemError, from_validation_error
 from app.contract.requests import AUDIT_BATCH, RANKING_REQUEST, RECORDED_SESSION, SCENARIO_REQUEST
-from app.contract.unique_keys import NOT_READ, read_unique, standard_reading
+from app.contract.unique_keys import NOT_READ, read_unique
 from tests.contract.test_native_reading import near_rankings, near_scenarios, rendered, scalars
 
 LISTED = 3  # errors listed, and unknown members kept per object, in the tiny parts
@@ -82,8 +82,8 @@ def readings(body: bytes) -> list[tuple[Any, Reading]]:
     if (document := read_unique(body)) is not NOT_READ:
         found.append((document, NATIVE))
         found.append((document, AS_OBJECTS))
-    with contextlib.suppress(ProblemError, ValueError, RecursionError):
-        found.append((standard_reading(body), Reading(body)))
+    with contextlib.suppress(ValueError):  # as the service reads a body for parts
+        found.append((pydantic_core.from_json(body, cache_strings="keys"), Reading(body)))
     return found
 
 
@@ -153,11 +153,32 @@ def big_bodies() -> dict[str, bytes]:
         },
         "a physician of 20,000 unknown members": {"physicians": [*roster[:100], {**PHYSICIAN, **unknown(20_000)}]},
         "20,000 unknown members at the root": {"physicians": roster[:10], **unknown(20_000)},
+        # Members past the first 100 unknown ones are counted, not validated: pydantic must still be
+        # able to read them (a lone surrogate, nesting past its depth: the whole text's one error).
+        "a lone surrogate in a member only counted": {
+            "physicians": roster,
+            **unknown(120),
+            "u": "\ud800",
+            **unknown(9, "v"),
+        },
+        "nesting past pydantic's depth in a member only counted": {
+            "physicians": roster,
+            **unknown(120),
+            "u": deeply_nested(300),
+            **unknown(9, "v"),
+        },
     }
     encoded = {name: json.dumps(body).encode() for name, body in bodies.items()}
     # A positive exponent sends a body the slow way (pydantic reads the text, the parts as text too).
     encoded |= {f"{name}, read as text": _with_an_exponent(body) for name, body in encoded.items()}
     return encoded
+
+
+def deeply_nested(depth: int) -> list[Any]:
+    nested: list[Any] = []
+    for _ in range(depth):
+        nested = [nested]
+    return nested
 
 
 def _with_an_exponent(body: bytes) -> bytes:
