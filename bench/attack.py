@@ -359,6 +359,19 @@ def coordinates_ranking() -> bytes:
     return json.dumps({"patient": {"location": {"postal_code": "69003"}}, "physicians": physicians}).encode()
 
 
+def fhir_bundle(roles: int = 1_100) -> bytes:
+    """A FHIR searchset of 1,100 roles with their Practitioners and Organizations (2.0 MB), answered
+    as a Bundle: the heaviest FHIR request under the body limit."""
+    from app.geography import load_geography
+    from bench.fhir import bodies
+
+    _, body = bodies(load_geography(ROOT / "geodata"), roles)
+    document = json.loads(body)
+    body = json.dumps({**document, "format": "bundle"}).encode()
+    assert len(body) <= 2 * 1024 * 1024, len(body)
+    return body
+
+
 def invalid_audit() -> bytes:
     """2 MB of sessions whose proposals are all {}: two errors each, 1.4 million in all."""
     session = {"session_id": "x", "timestamp": "2026-11-20T10:00:00Z", "channel": "video",
@@ -587,6 +600,7 @@ def attacks() -> dict[str, tuple[Callable[[], Callable[[Target], dict[str, objec
         "heavy-audit-1-client": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 1), 1),
         "heavy-audit-3-clients": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 3), 1),
         "coordinates-10k-3-clients": (lambda: heavy_loop(coordinates_ranking(), "/v1/rankings", 3), 1),
+        "fhir-bundle-2mb-3-clients": (lambda: heavy_loop(fhir_bundle(), "/v1/rankings/fhir", 3), 1),
         "heavy-audit-2-workers-2-clients": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 2), 2),
         "slow-headers-21000": (lambda: slow_headers(21_000), 1),
         "slow-uploads-300": (lambda: slow_uploads(300), 1),

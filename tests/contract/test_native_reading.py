@@ -229,3 +229,9 @@ def test_no_value_of_a_request_outlives_it_in_a_string_cache(limit: bytes) -> No
     assert first["patient"]["location"]["postal_code"] == "38118"  # type: ignore[index]
     assert first["patient"]["location"]["postal_code"] is not second["patient"]["location"]["postal_code"]  # type: ignore[index]
     assert first["physicians"][0]["id"] is not second["physicians"][0]["id"]
+
+
+def test_the_check_counts_the_members_of_the_root_object() -> None:
+    assert refuse_duplicate_keys(b'{"a": 1, "b": {"c": 2, "d": 3, "e": 4}}') == 2
+    assert refuse_duplicate_keys(b"[1, 2, 3]") == 0
+    assert refuse_duplicate_keys(b"{not json") == 0

@@ -3,12 +3,12 @@ the Bundle itself, re-ordered and scored. Every warning names the role it is abo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from app.contract import presenters
-from app.contract.fhir.roster import BundleIndex, Candidate, Path, json_pointer
+from app.contract.fhir.roster import Candidate, Path, json_pointer
 from app.geography import Geography
 from app.territoriality.information_message import InformationMessage
 from app.territoriality.locations import LocationNote
@@ -126,7 +126,7 @@ def bundle(
     raw: dict[str, Any],
     result: Ranking,
     candidates: Sequence[Candidate],
-    index: BundleIndex,
+    duplicate_of: Mapping[int, int],
     message: InformationMessage,
 ) -> dict[str, Any]:
     """The request's Bundle: the ranked roles first, best first, each scored; then the other entries
@@ -143,7 +143,7 @@ def bundle(
     others = [
         i
         for i in range(len(entries))
-        if i not in roles and i not in index.duplicate_of and (i in referenced_by_shown or i not in referenced)
+        if i not in roles and i not in duplicate_of and (i in referenced_by_shown or i not in referenced)
     ]
     order = [candidates[i].entry for i in shown] + others
     new_index = {old: new for new, old in enumerate(order)}
