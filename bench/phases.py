@@ -36,7 +36,7 @@ from app.territoriality.scenarios import evaluate_scenario, evaluate_scenarios
 
 PHASES = (
     "reading the JSON (jiter; repeated keys, NaN, numbers past a double checked)",
-    "validation (pydantic, strict, over TypedDicts)",
+    "validation (pydantic, strict, over TypedDicts; in parts past 64 KiB)",
     "the roster as columns",
     "duplicate ids",
     "resolving, tiers, distances, order (rank_physicians)",
@@ -83,7 +83,7 @@ def phases(reference: operations.Reference, body: bytes) -> list[float]:
     answer = presenters.ranking(ranking, geography, etht01_message())
     steps: list[Callable[[], object]] = [
         lambda: read_unique(body),
-        lambda: RANKING_REQUEST.validate_python(document),
+        lambda: operations.validated_document(RANKING_REQUEST, document, len(body)),
         lambda: roster_of(request["physicians"]),
         lambda: duplicate_id_errors(roster.ids, "/physicians"),
         lambda: rank_physicians(geography, patient, roster, policy, request.get("limit")),

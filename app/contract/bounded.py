@@ -2,10 +2,11 @@
 
 pydantic builds every error of a document before it answers, about 0.5 KB each, and has no setting
 to stop at a number of errors (pydantic/pydantic issue 8242, open). A 2 MB body can hold 260,000
-mistakes: 170 MB of errors, where an answer lists the first MAX_FIELD_ERRORS and counts the rest.
-So a big document is validated in parts, each by pydantic, and the parts' errors are put back in
-the order pydantic gives for the whole document (an object's fields in the order of its TypedDict,
-then its unknown members in the body's order; a list's items in order):
+mistakes: validating one whole took a process 171 MB above its size, where an answer lists the first
+MAX_FIELD_ERRORS and counts the rest. So a body over BOUNDED_FROM is validated in parts, each by
+pydantic, and the parts' errors are put back in the order pydantic gives for the whole document
+(an object's fields in the order of its TypedDict, then its unknown members in the body's order,
+as pydantic-core's src/validators/typed_dict.rs validates them; a list's items in order):
 
 - an object with more unknown members than `keep` (MAX_FIELD_ERRORS) is validated with its fields
   and its first `keep` unknown members: each member left out would be one more 'unknown field'
@@ -22,6 +23,8 @@ is the one the whole validation gives, to the byte.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import functools
 import json
 from collections.abc import Mapping
@@ -159,6 +162,14 @@ class Reading:
             return adapter.validate_python(value)
         return text_validator(adapter).validate_json(json.dumps(value))
 
+    def validate_failing_fast(self, adapter: TypeAdapter[Any], document: Any) -> Any:
+        """As `validate_whole`, but a list stops at its first wrong item: its errors are few, and
+        thrown away (the parts then say them all)."""
+        python, text = _failing_fast(adapter)
+        if self.text is None:
+            return python.validate_python(document)
+        return text.validate_json(self.text)
+
     def validate_whole(self, adapter: TypeAdapter[Any], document: Any) -> Any:
         if self.text is None:
             return adapter.validate_python(document)
@@ -167,6 +178,26 @@ class Reading:
 
 NATIVE = Reading()  # a body read by jiter or the standard library, validated as its objects
 AS_OBJECTS = Reading(json_wording=False)  # an audited session: its errors worded as for Python objects
+
+
+@functools.cache
+def _failing_fast(adapter: TypeAdapter[Any]) -> tuple[SchemaValidator, SchemaValidator]:
+    """The adapter's validators (of Python objects, of JSON text) with every list failing fast: the
+    same schema, so the same value for a valid document."""
+    schema = _lists_failing_fast(copy.deepcopy(adapter.core_schema))
+    return SchemaValidator(schema), SchemaValidator(schema, CoreConfig(cache_strings="keys"))
+
+
+def _lists_failing_fast(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        if schema.get("type") == "list":
+            schema["fail_fast"] = True
+        for value in schema.values():
+            _lists_failing_fast(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _lists_failing_fast(value)
+    return schema
 
 
 @functools.cache
@@ -211,8 +242,14 @@ def validated(
 def _validated_in_parts(
     adapter: TypeAdapter[Any], document: Any, reading: Reading, listed: int, keep: int, slice_size: int
 ) -> Any:
+    shape = _SHAPES[adapter]
+    if _cut(document, shape, (), _Parts(), keep, None) is document:
+        # No object to trim: a valid document is validated whole, at the speed of one call, with
+        # every list stopping at its first wrong item; a wrong document then goes in parts.
+        with contextlib.suppress(ValidationError):
+            return reading.validate_failing_fast(adapter, document)
     parts = _Parts()
-    envelope = _cut(document, _SHAPES[adapter], (), parts, keep, slice_size)
+    envelope = _cut(document, shape, (), parts, keep, slice_size)
     if envelope is document:  # nothing cut: validated whole, as always
         try:
             return reading.validate_whole(adapter, document)

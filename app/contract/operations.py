@@ -79,11 +79,11 @@ def parse(body: bytes, adapter: TypeAdapter[Body], validate_the_text: bool = Fal
     `validate_the_text`: pydantic validates the text itself, after the standard library's check alone
     (which names a repeated key, NaN or a number beyond a double, and keeps no value it reads: 36 ms
     and 2 MB at most for the heaviest audit, where jiter's document took 62 ms and 15 MB)."""
-    big = len(body) > BOUNDED_FROM
     document = NOT_READ if validate_the_text else read_unique(body)
     if document is not NOT_READ:
-        return cast(Body, validated(adapter, document) if big else _validated_whole(adapter, document))
+        return validated_document(adapter, document, len(body))
     root_members = refuse_duplicate_keys(body)
+    big = len(body) > BOUNDED_FROM
     if big and may_need_parts(adapter, root_members) and (read := _read_for_parts(body)) is not NOT_READ:
         return cast(Body, validated(adapter, read, Reading(body)))
     try:
@@ -92,7 +92,10 @@ def parse(body: bytes, adapter: TypeAdapter[Body], validate_the_text: bool = Fal
         raise from_validation_error(error) from error
 
 
-def _validated_whole(adapter: TypeAdapter[Any], document: Any) -> Any:
+def validated_document(adapter: TypeAdapter[Body], document: Any, size: int) -> Body:
+    """A document read natively from `size` bytes, validated: in parts past BOUNDED_FROM."""
+    if size > BOUNDED_FROM:
+        return cast(Body, validated(adapter, document))
     try:
         return adapter.validate_python(document)
     except ValidationError as error:
