@@ -184,19 +184,20 @@ AS_OBJECTS = Reading(json_wording=False)  # an audited session: its errors worde
 def _failing_fast(adapter: TypeAdapter[Any]) -> tuple[SchemaValidator, SchemaValidator]:
     """The adapter's validators (of Python objects, of JSON text) with every list failing fast: the
     same schema, so the same value for a valid document."""
-    schema = _lists_failing_fast(copy.deepcopy(adapter.core_schema))
+    schema = lists_failing_fast(copy.deepcopy(adapter.core_schema))
     return SchemaValidator(schema), SchemaValidator(schema, CoreConfig(cache_strings="keys"))
 
 
-def _lists_failing_fast(schema: Any) -> Any:
+def lists_failing_fast(schema: Any) -> Any:
+    """A core schema with every list failing fast (stopping at its first wrong item), in place."""
     if isinstance(schema, dict):
         if schema.get("type") == "list":
             schema["fail_fast"] = True
         for value in schema.values():
-            _lists_failing_fast(value)
+            lists_failing_fast(value)
     elif isinstance(schema, list):
         for value in schema:
-            _lists_failing_fast(value)
+            lists_failing_fast(value)
     return schema
 
 

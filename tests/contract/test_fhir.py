@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from app.contract.fhir.answers import RANK_EXTENSION, fhirpath
+from app.contract.fhir.models import FhirRankingRequest
 from app.contract.fhir.names import name_key
-from app.contract.fhir.operation import FHIR_JSON, FhirAnswer, rank_bundle
+from app.contract.fhir.operation import _FAILING_FAST, FHIR_JSON, FhirAnswer, rank_bundle
 from app.contract.operations import Reference, rank
 from app.contract.problems import ProblemError
 from app.geography import Geography
@@ -647,3 +648,53 @@ def test_no_value_of_a_bundle_outlives_its_request_in_a_string_cache(geography: 
     )
     assert bundle["entry"][4]["resource"]["name"] == "PHARMACIE NOLOT"
     assert bundle["entry"][4]["resource"]["name"] is not again["entry"][4]["resource"]["name"]
+
+
+# ---------------------------------------------------------------- bounded errors
+
+
+def test_a_valid_bundle_validates_alike_with_lists_failing_fast() -> None:
+    """The validator whose lists stop at their first wrong item gives a valid body the same request,
+    each model of the same class, as pydantic's own validator (the IG's bundles and a built one)."""
+    codes = ["13055", "84007", "06088", "2A004", "75056"]
+    entries = [role(f"r{i}", f"Organization/o{i}") for i in range(len(codes))]
+    entries += [organization(f"o{i}", {"extension": [insee(code)]}) for i, code in enumerate(codes)]
+    names = ["liberal-cabinet", "salaried-hospital", "several-roles", "postal-code-only", "no-address"]
+    bundles = [searchset(*entries), *(fixture(name) for name in names)]
+    for bundle in bundles:
+        body = json.dumps({"patient": {"location": {"postal_code": "13001"}}, "bundle": bundle}).encode()
+        fast, whole = _FAILING_FAST.validate_json(body), FhirRankingRequest.model_validate_json(body)
+        assert fast == whole
+        assert [type(e.resource) for e in fast.bundle.entry or []] == [
+            type(e.resource) for e in whole.bundle.entry or []
+        ]
+    assert all(model.__dict__["__pydantic_complete__"] for model in (FhirRankingRequest, type(whole.bundle)))
+
+
+def wrong_identifiers(count: int) -> dict[str, Any]:
+    organisation = {"resourceType": "Organization", "identifier": [0] * count}
+    return {"bundle": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": organisation}]}}
+
+
+def test_a_big_body_is_answered_with_each_list_read_up_to_its_first_wrong_item(geography: Geography) -> None:
+    """A million wrong identifiers (2 MB): each would be an error, 1.2 GB of them before any answer."""
+    problem = refused(geography, wrong_identifiers(1_000_000))
+    assert problem.status == 422
+    assert problem.errors[0].pointer == "/bundle/entry/0/resource/identifier/0"
+    assert problem.error_count < 10
+    assert "each list read up to its first wrong item (the body is over 16 KiB)" in problem.detail
+
+
+def test_a_small_body_has_all_its_errors_counted(geography: Geography) -> None:
+    problem = refused(geography, wrong_identifiers(1_000))
+    assert [e.pointer for e in problem.errors[:3]] == [f"/bundle/entry/0/resource/identifier/{i}" for i in range(3)]
+    assert problem.error_count >= 1_000
+    assert "first wrong item" not in problem.detail
+
+
+def test_unknown_top_level_members_past_the_first_hundred_are_counted(geography: Geography) -> None:
+    body = {**wrong_identifiers(1), **{f"k{i}": 0 for i in range(20_000)}}
+    problem = refused(geography, body)
+    listed = [e for e in problem.errors if e.detail == "unknown field"]
+    assert [e.pointer for e in listed[:2]] == ["/k0", "/k1"]
+    assert problem.error_count >= 20_000

@@ -3,13 +3,16 @@ with the one engine (rank_physicians), answer in the format asked."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pydantic_core
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import CoreConfig, SchemaValidator
 
+from app.contract.bounded import lists_failing_fast
 from app.contract.fhir import answers
 from app.contract.fhir.models import READ_TYPE_ERROR, FhirRankingRequest, is_fallback, is_tagged_branch, is_union_step
 from app.contract.fhir.roster import Candidate, read_roster
@@ -93,22 +96,91 @@ def _read(geography: Geography, body: bytes) -> _Read:
     )
 
 
+# A FHIR body's errors are all listed and counted up to this size only. Each wrong item of a list
+# costs pydantic an error or more (a resource's union says it again per branch), about 0.5 KB each,
+# all built before it answers (it cannot stop at a number of errors: pydantic/pydantic issue 8242):
+# 2 MB of `"identifier": [0, 0, ...]` took a worker to 1.2 GB, of `"contained": [...]` to 2.5 GB.
+# 16 KiB hold at most about 20,000 errors (10 MB).
+EVERY_ERROR_UP_TO = 16 * 1024
+
+
 def parse(body: bytes) -> FhirRankingRequest:
-    refuse_duplicate_keys(body)
+    """The request validated with every list stopping at its first wrong item (otherwise the same
+    schema: the same value for a valid body). A wrong body up to EVERY_ERROR_UP_TO is validated
+    again whole, all its errors counted; a bigger one is answered with those found so far, its
+    unknown top-level members past the first MAX_FIELD_ERRORS counted, not validated."""
+    root_members = refuse_duplicate_keys(body)
+    text, left_out = body, 0
+    if root_members > len(FhirRankingRequest.model_fields) + MAX_FIELD_ERRORS and len(body) > EVERY_ERROR_UP_TO:
+        text, left_out = _root_trimmed(body)
+    try:
+        return cast(FhirRankingRequest, _FAILING_FAST.validate_json(text))
+    except ValidationError as error:
+        if len(body) > EVERY_ERROR_UP_TO:
+            raise _invalid(error, stopped_early=True, left_out=left_out) from error
     try:
         return FhirRankingRequest.model_validate_json(body)
     except ValidationError as error:
         raise _invalid(error) from error
 
 
+def _root_trimmed(body: bytes) -> tuple[bytes, int]:
+    """The body with its request's own members and its first MAX_FIELD_ERRORS unknown ones (each
+    other is one more 'unknown field' error, after those: counted, never listed), and how many were
+    left out; the body as it is when pydantic's reader cannot read it (it then says why)."""
+    try:
+        document = pydantic_core.from_json(body, cache_strings="keys")
+    except ValueError:
+        return body, 0
+    fields, kept, unknown = FhirRankingRequest.model_fields, {}, 0
+    for name, value in document.items():
+        if name in fields or unknown < MAX_FIELD_ERRORS:
+            kept[name] = value
+            unknown += name not in fields
+    return pydantic_core.to_json(kept), len(document) - len(kept)
+
+
+def _failing_fast_validator() -> SchemaValidator:
+    """FhirRankingRequest's validator with every list failing fast, set as pydantic sets the
+    model's own (the model schema's config: strict, no unknown member, no value kept in a string
+    cache). pydantic-core would reuse each complete model's own validator for its nested schema
+    (a 'prebuilt' one, without fail_fast): the models are marked incomplete while it is built."""
+    schema = lists_failing_fast(copy.deepcopy(FhirRankingRequest.__pydantic_core_schema__))
+    models = _models_in(schema, set())
+    complete = {model: bool(model.__dict__.get("__pydantic_complete__")) for model in models}
+    for model in models:
+        model.__pydantic_complete__ = False
+    try:
+        return SchemaValidator(schema, CoreConfig(**schema["schema"]["config"]))
+    finally:
+        for model, was in complete.items():
+            model.__pydantic_complete__ = was
+
+
+def _models_in(schema: Any, found: set[type[BaseModel]]) -> set[type[BaseModel]]:
+    if isinstance(schema, dict):
+        if schema.get("type") == "model":
+            found.add(schema["cls"])
+        for value in schema.values():
+            _models_in(value, found)
+    elif isinstance(schema, list):
+        for value in schema:
+            _models_in(value, found)
+    return found
+
+
+_FAILING_FAST = _failing_fast_validator()  # at start-up, before any request is validated
+
+
 _UNION_NOISE = frozenset({READ_TYPE_ERROR, "union_tag_not_found", "union_tag_invalid"})
 
 
-def _invalid(error: ValidationError) -> ProblemError:
+def _invalid(error: ValidationError, stopped_early: bool = False, left_out: int = 0) -> ProblemError:
     """The errors, each at its element, the first MAX_FIELD_ERRORS of them (the rest counted). A
     resource goes through a union (its type's model, else the fallback for types not read): the
     branch names leave the pointers, and when the resource is of a type read, what the fallback
-    says of it is dropped (its own model's errors say it all)."""
+    says of it is dropped (its own model's errors say it all). `stopped_early`: each list was read
+    up to its first wrong item only, and the detail says so; `left_out`: unknown members counted."""
     found = first_error_details(error, 3 * MAX_FIELD_ERRORS)  # a union says each mistake up to 3 times
     if found[0]["type"] == "json_invalid":
         return ProblemError("malformed-json", found[0]["msg"])
@@ -121,7 +193,14 @@ def _invalid(error: ValidationError) -> ProblemError:
         for e in found
         if e["type"] not in _UNION_NOISE and not any(e["loc"][:j] in typed for j in _steps(e["loc"], is_fallback))
     ][:MAX_FIELD_ERRORS]
-    return invalid_fields(f"{error.error_count()} invalid field(s)", errors, error.error_count())
+    count = error.error_count() + left_out
+    if stopped_early:
+        detail = (
+            f"{count} invalid field(s) found, each list read up to its first wrong item"
+            f" (the body is over {EVERY_ERROR_UP_TO // 1024} KiB)"
+        )
+        return invalid_fields(detail, errors, count)
+    return invalid_fields(f"{count} invalid field(s)", errors, count)
 
 
 def _steps(loc: tuple[str | int, ...], branch: Callable[[str | int], bool]) -> list[int]:
