@@ -372,6 +372,13 @@ def fhir_bundle(roles: int = 1_100) -> bytes:
     return body
 
 
+def fhir_wrong_items() -> bytes:
+    """A million wrong identifiers in one Organization (2 MB): each an error or more to validate."""
+    zeros = ",".join(["0"] * 1_000_000)
+    return ('{"bundle":{"resourceType":"Bundle","type":"searchset","entry":[{"resource":'
+            '{"resourceType":"Organization","identifier":[' + zeros + "]}}]}}").encode()  # fmt: skip
+
+
 def invalid_audit() -> bytes:
     """2 MB of sessions whose proposals are all {}: two errors each, 1.4 million in all."""
     session = {"session_id": "x", "timestamp": "2026-11-20T10:00:00Z", "channel": "video",
@@ -597,6 +604,7 @@ def attacks() -> dict[str, tuple[Callable[[], Callable[[Target], dict[str, objec
         "invalid-audit-2mb": (lambda: invalid_bodies(invalid_audit(), "/v1/audits"), 1),
         "invalid-ranking-2mb": (lambda: invalid_bodies(invalid_ranking(), "/v1/rankings"), 1),
         "crafted-ranking-2mb": (lambda: invalid_bodies(crafted_ranking(), "/v1/rankings"), 1),
+        "fhir-wrong-items-2mb": (lambda: invalid_bodies(fhir_wrong_items(), "/v1/rankings/fhir"), 1),
         "heavy-audit-1-client": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 1), 1),
         "heavy-audit-3-clients": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 3), 1),
         "coordinates-10k-3-clients": (lambda: heavy_loop(coordinates_ranking(), "/v1/rankings", 3), 1),
