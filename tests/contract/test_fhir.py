@@ -698,3 +698,12 @@ def test_unknown_top_level_members_past_the_first_hundred_are_counted(geography:
     listed = [e for e in problem.errors if e.detail == "unknown field"]
     assert [e.pointer for e in listed[:2]] == ["/k0", "/k1"]
     assert problem.error_count >= 20_000
+
+
+@pytest.mark.parametrize("body", [b" " * 17_000 + b"1000", b" " * 17_000 + b"[1, 2]", b" " * 17_000 + b'"text"'])
+def test_a_big_body_that_is_not_an_object_is_a_422(geography: Geography, body: bytes) -> None:
+    """Past 16 KiB a body that is only a number was counted as that many members (a 500, once)."""
+    with pytest.raises(ProblemError) as caught:
+        rank_bundle(geography, body)
+    assert caught.value.status == 422
+    assert [(e.pointer, e.detail) for e in caught.value.errors] == [("", "Input should be an object")]

@@ -132,6 +132,8 @@ def _root_trimmed(body: bytes) -> tuple[bytes, int]:
         document = pydantic_core.from_json(body, cache_strings="keys")
     except ValueError:
         return body, 0
+    if not isinstance(document, dict):  # a body that is only a number, counted as members
+        return body, 0
     fields, kept, unknown = FhirRankingRequest.model_fields, {}, 0
     for name, value in document.items():
         if name in fields or unknown < MAX_FIELD_ERRORS:
@@ -169,7 +171,10 @@ def _models_in(schema: Any, found: set[type[BaseModel]]) -> set[type[BaseModel]]
     return found
 
 
-_FAILING_FAST = _failing_fast_validator()  # at start-up, before any request is validated
+# Built at import, before the service starts a thread or validates a request: no other validator is
+# built while the models are marked incomplete (pydantic's model_rebuild, which does the same, takes a
+# lock of its own, and is not called after start-up).
+_FAILING_FAST = _failing_fast_validator()
 
 
 _UNION_NOISE = frozenset({READ_TYPE_ERROR, "union_tag_not_found", "union_tag_invalid"})
