@@ -243,19 +243,18 @@ def validated(
 def _validated_in_parts(
     adapter: TypeAdapter[Any], document: Any, reading: Reading, listed: int, keep: int, slice_size: int
 ) -> Any:
-    shape = _SHAPES[adapter]
-    if _cut(document, shape, (), _Parts(), keep, None) is document:
-        # No object to trim: a valid document is validated whole, at the speed of one call, with
-        # every list stopping at its first wrong item; a wrong document then goes in parts.
-        with contextlib.suppress(ValidationError):
-            return reading.validate_failing_fast(adapter, document)
     parts = _Parts()
-    envelope = _cut(document, shape, (), parts, keep, slice_size)
+    envelope = _cut(document, _SHAPES[adapter], (), parts, keep, slice_size)
     if envelope is document:  # nothing cut: validated whole, as always
         try:
             return reading.validate_whole(adapter, document)
         except ValidationError as error:
             raise _WholeError(error) from None
+    if not parts.dropped:
+        # Only lists cut: a valid document is validated whole, at the speed of one call, with every
+        # list stopping at its first wrong item; a wrong document then goes in parts.
+        with contextlib.suppress(ValidationError):
+            return reading.validate_failing_fast(adapter, document)
     try:
         value = reading.validate(adapter, envelope)
     except ValidationError as error:
