@@ -46,9 +46,8 @@ class SessionInput:
     pointer: str = ""  # where the session sits in its document ("/sessions/3"); "" for a line of a file
     line: int | None = None  # its line in a JSON Lines file
     unreadable: str | None = None  # the reason, when the line is not JSON
-    size: int = (
-        0  # its size in bytes (a line's, or its packed form's in a batch): past BOUNDED_FROM, validated in parts
-    )
+    # its size in bytes (a line's, or its packed form's in a batch): past BOUNDED_FROM, validated in parts
+    size: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,7 @@ from app.contract import presenters
 from app.contract.audits import REQUEST_BATCH, AuditSummary, SessionInput, audit_sessions, session_reports
 from app.contract.bounded import BOUNDED_FROM, Reading, may_need_parts, text_validator, validated
 from app.contract.fhir.operation import FhirAnswer, rank_bundle
-from app.contract.problems import (
-    from_patient_location_error,
-    from_validation_error,
-    invalid_fields,
-    pointer,
-)
+from app.contract.problems import from_patient_location_error, from_validation_error, invalid_fields, pointer
 from app.contract.requests import (
     AUDIT_BATCH,
     RANKING_REQUEST,

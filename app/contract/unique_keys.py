@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from typing import Any, Final
 
@@ -170,9 +171,10 @@ def refuse_duplicate_keys(body: bytes) -> int:
         ) from None
     except (ValueError, RecursionError):
         return 0  # not JSON: the validation says why
-    # A body that is only a number gives that number: a false count, which at worst has the body read
-    # for parts and then validated whole.
-    return root if type(root) is int else 0
+    return root if _AN_OBJECT.match(body) else 0  # a body that is only a number is no count
+
+
+_AN_OBJECT = re.compile(rb"[ \t\n\r]*\{")  # JSON's whitespace, then an object
 
 
 SHOWN_CHARACTERS = 256

@@ -233,5 +233,7 @@ def test_no_value_of_a_request_outlives_it_in_a_string_cache(limit: bytes) -> No
 
 def test_the_check_counts_the_members_of_the_root_object() -> None:
     assert refuse_duplicate_keys(b'{"a": 1, "b": {"c": 2, "d": 3, "e": 4}}') == 2
+    assert refuse_duplicate_keys(b' \n {"a": 1}') == 1
     assert refuse_duplicate_keys(b"[1, 2, 3]") == 0
+    assert refuse_duplicate_keys(b"5000") == 0  # a number, not a count
     assert refuse_duplicate_keys(b"{not json") == 0
