@@ -27,7 +27,7 @@ import contextlib
 import copy
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import NoneType, UnionType
 from typing import Annotated, Any, NotRequired, Required, TypeVar, Union, cast, get_args, get_origin, get_type_hints
@@ -77,12 +77,19 @@ class Items:
 
 
 _SHAPES: dict[TypeAdapter[Any], Shape] = {}  # by adapter: its TypedDict's
+# by adapter: its validators with every list failing fast, of Python objects and of JSON text
+_FAILING_FAST: dict[TypeAdapter[Any], tuple[SchemaValidator, SchemaValidator]] = {}
 
 
 def request_adapter(typed_dict: type[Request]) -> TypeAdapter[Request]:
-    """The adapter of a request's TypedDict, whose documents `validated` can validate in parts."""
+    """The adapter of a request's TypedDict, whose documents `validated` can validate in parts
+    (what it needs built now, at import)."""
     adapter = TypeAdapter(typed_dict)
     _SHAPES[adapter] = shape_of(cast(type, typed_dict))
+    _FAILING_FAST[adapter] = (
+        failing_fast_validator(adapter.core_schema, CoreConfig()),
+        failing_fast_validator(adapter.core_schema, CoreConfig(cache_strings="keys")),
+    )
     return adapter
 
 
@@ -165,7 +172,7 @@ class Reading:
     def validate_failing_fast(self, adapter: TypeAdapter[Any], document: Any) -> Any:
         """As `validate_whole`, but a list stops at its first wrong item: its errors are few, and
         thrown away (the parts then say them all)."""
-        python, text = _failing_fast(adapter)
+        python, text = _FAILING_FAST[adapter]
         if self.text is None:
             return python.validate_python(document)
         return text.validate_json(self.text)
@@ -180,25 +187,38 @@ NATIVE = Reading()  # a body read by jiter or the standard library, validated as
 AS_OBJECTS = Reading(json_wording=False)  # an audited session: its errors worded as for Python objects
 
 
-@functools.cache
-def _failing_fast(adapter: TypeAdapter[Any]) -> tuple[SchemaValidator, SchemaValidator]:
-    """The adapter's validators (of Python objects, of JSON text) with every list failing fast: the
-    same schema, so the same value for a valid document."""
-    schema = lists_failing_fast(copy.deepcopy(adapter.core_schema))
-    return SchemaValidator(schema), SchemaValidator(schema, CoreConfig(cache_strings="keys"))
+def failing_fast_validator(core_schema: Any, config: CoreConfig) -> SchemaValidator:
+    """A validator of `core_schema` with every list stopping at its first wrong item: the same
+    schema otherwise, so the same value for a valid document. pydantic-core would reuse each
+    complete model's own validator for its nested schema (a 'prebuilt' one, without fail_fast): the
+    models are marked incomplete while this one is built. Call it at start-up only, before any
+    thread: no other validator may be built meanwhile (pydantic's model_rebuild, which does the
+    same, takes a lock of its own)."""
+    schema = copy.deepcopy(core_schema)
+    models: set[type] = set()
+    _lists_failing_fast(schema, models)
+    complete = {model: bool(model.__dict__.get("__pydantic_complete__")) for model in models}
+    for model in models:
+        model.__pydantic_complete__ = False  # type: ignore[attr-defined]
+    try:
+        return SchemaValidator(schema, config)
+    finally:
+        for model, was in complete.items():
+            model.__pydantic_complete__ = was  # type: ignore[attr-defined]
 
 
-def lists_failing_fast(schema: Any) -> Any:
-    """A core schema with every list failing fast (stopping at its first wrong item), in place."""
+def _lists_failing_fast(schema: Any, models: set[type]) -> None:
+    """Sets fail_fast on every list of the schema, in place, and collects its models."""
     if isinstance(schema, dict):
         if schema.get("type") == "list":
             schema["fail_fast"] = True
+        elif schema.get("type") == "model":
+            models.add(schema["cls"])
         for value in schema.values():
-            lists_failing_fast(value)
+            _lists_failing_fast(value, models)
     elif isinstance(schema, list):
         for value in schema:
-            lists_failing_fast(value)
-    return schema
+            _lists_failing_fast(value, models)
 
 
 @functools.cache
@@ -294,7 +314,7 @@ def _cut(value: Any, shape: Shape, path: Path, parts: _Parts, keep: int, slice_s
         return value
     cut = value
     if shape.trims and len(value) > len(shape.fields) + keep:
-        cut = _trimmed(value, shape.fields, keep)
+        cut = trimmed(value, shape.fields, keep)
         parts.dropped += len(value) - len(cut)
         cut = cut if len(cut) < len(value) else value
     for name, member_shape in shape.objects.items():
@@ -317,7 +337,7 @@ def _cut(value: Any, shape: Shape, path: Path, parts: _Parts, keep: int, slice_s
     return cut
 
 
-def _trimmed(value: dict[str, Any], fields: frozenset[str], keep: int) -> dict[str, Any]:
+def trimmed(value: dict[str, Any], fields: Collection[str], keep: int) -> dict[str, Any]:
     """The object with its fields and its first `keep` unknown members, in the body's order."""
     kept: dict[str, Any] = {}
     unknown = 0

@@ -3,16 +3,15 @@ with the one engine (rank_physicians), answer in the format asked."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 import pydantic_core
-from pydantic import BaseModel, ValidationError
-from pydantic_core import CoreConfig, SchemaValidator
+from pydantic import ValidationError
+from pydantic_core import CoreConfig
 
-from app.contract.bounded import lists_failing_fast
+from app.contract.bounded import failing_fast_validator, trimmed
 from app.contract.fhir import answers
 from app.contract.fhir.models import READ_TYPE_ERROR, FhirRankingRequest, is_fallback, is_tagged_branch, is_union_step
 from app.contract.fhir.roster import Candidate, read_roster
@@ -134,47 +133,15 @@ def _root_trimmed(body: bytes) -> tuple[bytes, int]:
         return body, 0
     if not isinstance(document, dict):  # a body that is only a number, counted as members
         return body, 0
-    fields, kept, unknown = FhirRankingRequest.model_fields, {}, 0
-    for name, value in document.items():
-        if name in fields or unknown < MAX_FIELD_ERRORS:
-            kept[name] = value
-            unknown += name not in fields
+    kept = trimmed(document, FhirRankingRequest.model_fields, MAX_FIELD_ERRORS)
     return pydantic_core.to_json(kept), len(document) - len(kept)
 
 
-def _failing_fast_validator() -> SchemaValidator:
-    """FhirRankingRequest's validator with every list failing fast, set as pydantic sets the
-    model's own (the model schema's config: strict, no unknown member, no value kept in a string
-    cache). pydantic-core would reuse each complete model's own validator for its nested schema
-    (a 'prebuilt' one, without fail_fast): the models are marked incomplete while it is built."""
-    schema = lists_failing_fast(copy.deepcopy(FhirRankingRequest.__pydantic_core_schema__))
-    models = _models_in(schema, set())
-    complete = {model: bool(model.__dict__.get("__pydantic_complete__")) for model in models}
-    for model in models:
-        model.__pydantic_complete__ = False
-    try:
-        return SchemaValidator(schema, CoreConfig(**schema["schema"]["config"]))
-    finally:
-        for model, was in complete.items():
-            model.__pydantic_complete__ = was
-
-
-def _models_in(schema: Any, found: set[type[BaseModel]]) -> set[type[BaseModel]]:
-    if isinstance(schema, dict):
-        if schema.get("type") == "model":
-            found.add(schema["cls"])
-        for value in schema.values():
-            _models_in(value, found)
-    elif isinstance(schema, list):
-        for value in schema:
-            _models_in(value, found)
-    return found
-
-
-# Built at import, before the service starts a thread or validates a request: no other validator is
-# built while the models are marked incomplete (pydantic's model_rebuild, which does the same, takes a
-# lock of its own, and is not called after start-up).
-_FAILING_FAST = _failing_fast_validator()
+# At import, before the service starts a thread (failing_fast_validator says why); set as pydantic
+# sets the model's own validator: the model schema's config (strict, no unknown member, no value kept
+# in a string cache).
+_FHIR_SCHEMA = FhirRankingRequest.__pydantic_core_schema__
+_FAILING_FAST = failing_fast_validator(_FHIR_SCHEMA, CoreConfig(**_FHIR_SCHEMA["schema"]["config"]))
 
 
 _UNION_NOISE = frozenset({READ_TYPE_ERROR, "union_tag_not_found", "union_tag_invalid"})
