@@ -2,14 +2,17 @@
 
 JSON parsers keep the last (pydantic, Python's json) or the first value of a repeated key, and RFC
 8259 (section 4) only says that names SHOULD be unique: a reference must not guess which value the
-client meant. NaN, Infinity and numbers beyond a double are refused too: none is a JSON number.
+client meant. NaN, Infinity and numbers beyond a double are refused too (1e999 and 1 followed by
+999 zeros alike): none is a JSON number the contract takes.
 
 Two readings, one verdict. jiter (pydantic's own JSON parser, in Rust) reads a body in one pass and
 refuses repeated keys and NaN itself; a body it accepts, where no number can exceed a double, is the
 document. Any other body is read again by the standard library's parser, which reports every
 object's members: it names the repeated key and its pointer, or the number, or lets the validation
-say why the body is not JSON. The fast reading never accepts what the slow one refuses
-(tests/contract/test_native_reading.py checks both on the same bodies). Audit batches, which
+say why the body is not JSON; a body it accepts is then read by jiter all the same (`read_checked`),
+every number in it now one jiter reads as pydantic's own reader does. The fast reading never
+accepts what the slow one refuses (tests/contract/test_native_reading.py checks both on the same
+bodies, and that their documents validate as pydantic validates the text). Audit batches, which
 pydantic reads from the text in any case, take the slow reading's check alone: it keeps none of the
 values it reads, where jiter's document of a 2 MB batch is 15 MB of objects.
 """
@@ -19,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from typing import Any, Final
 
 import jiter
@@ -36,10 +38,11 @@ class _NotAJsonNumberError(Exception):
 
 
 NOT_A_NUMBER = "NaN, Infinity and numbers beyond the range of a double are not JSON numbers (RFC 8259, section 6)"
-TOO_MANY_DIGITS = "Invalid JSON: number out of range (an integer of more than {:,} digits)"  # as POST /v1/audits says
 
 
-# Python's parser reads NaN and Infinity, and 1e999 as infinity: none is a JSON number.
+# Python's parser reads NaN and Infinity, 1e999 as infinity, and 1 followed by 400 zeros as an
+# integer: none is a JSON number the contract takes (a double's range is its range, whether the
+# number is written with an exponent or not).
 def _refuse_constant(name: str) -> float:
     raise _NotAJsonNumberError(name)
 
@@ -49,6 +52,15 @@ def _finite(text: str) -> float:
     if math.isinf(number):
         raise _NotAJsonNumberError(text)
     return number
+
+
+_DOUBLE_DIGITS = 308  # a whole number written in at most 308 characters is below a double's maximum (1.8e308)
+
+
+def _finite_integer(text: str) -> int:
+    if len(text) > _DOUBLE_DIGITS and math.isinf(float(text)):
+        raise _NotAJsonNumberError(text)
+    return int(text)
 
 
 class _Members(dict[str, Any]):
@@ -109,6 +121,16 @@ def read_unique(text: bytes) -> Any:
         return NOT_READ
 
 
+def read_checked(text: bytes) -> Any:
+    """The document of a text `refuse_duplicate_keys` accepted (no number in it is beyond a double,
+    so jiter reads each as pydantic's own reader would); NOT_READ when jiter cannot read it (a lone
+    surrogate, nesting deeper than it goes: pydantic, reading the text, then says why)."""
+    try:
+        return _jiter_reading(text)
+    except ValueError:
+        return NOT_READ
+
+
 def _jiter_reading(text: bytes) -> Any:
     return jiter.from_json(text, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
 
@@ -137,7 +159,11 @@ def _holds_a_lone_surrogate(document: Any) -> bool:
 def _standard_reading(text: bytes) -> Any:
     try:
         return json.loads(
-            text, object_pairs_hook=_dict_of_unique_members, parse_constant=_refuse_constant, parse_float=_finite
+            text,
+            object_pairs_hook=_dict_of_unique_members,
+            parse_constant=_refuse_constant,
+            parse_float=_finite,
+            parse_int=_finite_integer,
         )
     except _NotAJsonNumberError:
         raise ProblemError("malformed-json", NOT_A_NUMBER) from None
@@ -145,17 +171,19 @@ def _standard_reading(text: bytes) -> Any:
         refuse_duplicate_keys(text)  # names the key, unless the text turns out not to be JSON
         json.loads(text)  # not JSON after all: raises what makes it so
         raise AssertionError("a repeated key the second reading did not find") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise  # not JSON: the caller says why
-    except ValueError:  # an integer of more digits than Python reads: pydantic refuses it too
-        raise ProblemError("malformed-json", TOO_MANY_DIGITS.format(sys.get_int_max_str_digits())) from None
 
 
 def refuse_duplicate_keys(body: bytes) -> int:
     """A 400 naming the first key repeated inside one object (with its pointer), if any; otherwise
     the number of members of the body's root object (0 when the body is not JSON)."""
     try:
-        root = json.loads(body, object_pairs_hook=_unique_members, parse_constant=_refuse_constant, parse_float=_finite)
+        root = json.loads(
+            body,
+            object_pairs_hook=_unique_members,
+            parse_constant=_refuse_constant,
+            parse_float=_finite,
+            parse_int=_finite_integer,
+        )
     except _NotAJsonNumberError:
         raise ProblemError("malformed-json", NOT_A_NUMBER) from None
     except _DuplicateKeyError:

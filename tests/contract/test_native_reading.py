@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from app.contract import operations
 from app.contract.problems import ProblemError, from_validation_error
 from app.contract.requests import AUDIT_BATCH, RANKING_REQUEST, SCENARIO_REQUEST
-from app.contract.unique_keys import NOT_READ, read_unique, refuse_duplicate_keys
+from app.contract.unique_keys import NOT_A_NUMBER, NOT_READ, read_unique, refuse_duplicate_keys
 
 ADAPTERS: dict[str, TypeAdapter[Any]] = {"ranking": RANKING_REQUEST, "scenario": SCENARIO_REQUEST, "audit": AUDIT_BATCH}
 KEYS = [
@@ -28,7 +28,8 @@ KEYS = [
     "timestamp", "k\u00e9", "a",
 ]  # fmt: skip
 NUMBERS = ["0", "-0", "1", "2.0", "45.5", "-1.5e-3", "4e1", "1E2", "1e308", "1e309", "1e999", "-1e999", "NaN",
-           "Infinity", "-Infinity", "1" * 400, "0." + "1" * 400, "12345678901234567890"]  # fmt: skip
+           "Infinity", "-Infinity", "1" * 400, "0." + "1" * 400, "12345678901234567890", "1" * 308, "-" + "1" * 308,
+           "1" * 309, "-" + "9" * 309]  # fmt: skip
 STRINGS = ["69003", "13055", "2A004", "1", "", "video", "radius", "departement", "2026-11-20T10:00:00Z", "x" * 70]
 
 
@@ -217,7 +218,36 @@ def test_a_number_beyond_a_double_inside_an_audited_session_refuses_the_batch(
     assert outcome(operations.parse, body, AUDIT_BATCH) == outcome(slow, body, AUDIT_BATCH)
 
 
-@pytest.mark.parametrize("limit", [b"", b', "limit": 1e1'], ids=["read by jiter", "read from the text"])
+@pytest.mark.parametrize(
+    ("number", "refused"),
+    [
+        (b"2" + b"0" * 308, True),  # 2e308 written out
+        (b"-2" + b"0" * 308, True),
+        (b"9" * 5_000, True),  # more digits than Python reads
+        (b"17976931348623157" + b"0" * 292, False),  # a double's maximum written out: 309 digits
+        (b"1" + b"0" * 308, False),  # 1e308 written out
+        (b"1" + b"0" * 307, False),
+    ],
+    ids=["2e308", "-2e308", "5,000 digits", "the maximum", "1e308", "1e307"],
+)
+def test_an_integer_beyond_a_double_is_refused_as_its_exponent_form_is(number: bytes, refused: bool) -> None:
+    """2e308 was refused and 2 followed by 308 zeros accepted: one number, two answers. A double's
+    range is the contract's, however the number is written."""
+    body = b'{"physicians": [{"id": "a", "location": {"commune": "13055"}}], "limit": ' + number + b"}"
+    with pytest.raises(ProblemError) as caught:
+        operations.parse(body, RANKING_REQUEST)
+    said = caught.value.body()
+    if refused:
+        assert (said["status"], said["detail"]) == (400, NOT_A_NUMBER)
+    else:
+        assert (said["status"], said["errors"]) == (
+            422,
+            [{"pointer": "/limit", "detail": "Input should be less than or equal to 10000"}],
+        )
+    assert outcome(operations.parse, body, RANKING_REQUEST) == outcome(slow, body, RANKING_REQUEST)
+
+
+@pytest.mark.parametrize("limit", [b"", b', "limit": 1e1'], ids=["read by jiter", "checked first"])
 def test_no_value_of_a_request_outlives_it_in_a_string_cache(limit: bytes) -> None:
     """pydantic (and jiter) keep the strings they read in a process-wide cache unless told to keep
     only keys: two requests giving the same postal code would then share one string object."""
