@@ -127,21 +127,35 @@ def from_validation_error(error: ValidationError, body_read_natively: bool = Fal
 
 def _messages_for_json() -> dict[str, str]:
     """The errors pydantic words differently when it reads JSON ("Input should be a valid array")
-    than Python objects ("a valid list"), as pydantic-core itself renders them. Errors whose
-    wording needs a context (the class of a model) are none of the contract's."""
+    than Python objects ("a valid list"), as pydantic-core itself renders them; a model's too
+    ("an object", not "a valid dictionary or instance of Address"). Errors whose wording needs
+    another context are none of the contract's."""
     messages = {}
     for error_type in typing.get_args(core_schema.ErrorType):
-        error = [pydantic_core.InitErrorDetails(type=error_type, loc=(), input=None)]
         try:
-            python, json = (
-                ValidationError.from_exception_data("", error, input_type=mode).errors()[0]["msg"]
-                for mode in ("python", "json")
-            )
-        except TypeError:  # a context is required
-            continue
+            python, json = _both_wordings(error_type, None)
+        except TypeError:  # a context is required: a class name (a model's) is the one read here
+            try:
+                (python, json), (_, other_json) = (_both_wordings(error_type, {"class_name": n}) for n in "AB")
+            except TypeError:
+                continue
+            if json != other_json:  # the JSON wording names the class: none of the contract's
+                continue
         if python != json:
             messages[error_type] = json
     return messages
+
+
+def _both_wordings(error_type: str, context: dict[str, Any] | None) -> tuple[str, str]:
+    """How pydantic-core words an error of this type for Python objects and for JSON."""
+    details = pydantic_core.InitErrorDetails(type=error_type, loc=(), input=None)
+    if context is not None:
+        details["ctx"] = context
+    python, json = (
+        ValidationError.from_exception_data("", [details], input_type=mode).errors()[0]["msg"]
+        for mode in ("python", "json")
+    )
+    return python, json
 
 
 MESSAGES_FOR_JSON = _messages_for_json()

@@ -25,6 +25,7 @@ import re
 from typing import Any, Final
 
 import jiter
+import pydantic_core
 
 from app.contract.problems import FieldError, ProblemError, pointer
 
@@ -122,11 +123,12 @@ def read_unique(text: bytes) -> Any:
 
 
 def read_checked(text: bytes) -> Any:
-    """The document of a text `refuse_duplicate_keys` accepted (no number in it is beyond a double,
-    so jiter reads each as pydantic's own reader would); NOT_READ when jiter cannot read it (a lone
-    surrogate, nesting deeper than it goes: pydantic, reading the text, then says why)."""
+    """The document of a text `refuse_duplicate_keys` accepted, read by pydantic's own JSON reader
+    (no number in it is beyond a double, so each reads as validating the text would read it);
+    NOT_READ when that reader cannot read it (a lone surrogate, nesting deeper than it goes):
+    validating the text then says why."""
     try:
-        return _jiter_reading(text)
+        return pydantic_core.from_json(text, allow_inf_nan=False, cache_strings="keys")
     except ValueError:
         return NOT_READ
 
@@ -203,6 +205,23 @@ def refuse_duplicate_keys(body: bytes) -> int:
 
 
 _AN_OBJECT = re.compile(rb"[ \t\n\r]*\{")  # JSON's whitespace, then an object
+
+
+def count_objects(body: bytes) -> int:
+    """How many JSON objects a body holds (none of them kept); ValueError or RecursionError when it
+    is not JSON."""
+    objects = 0
+
+    def counted(_: list[tuple[str, Any]]) -> None:
+        nonlocal objects
+        objects += 1
+
+    json.loads(body, object_pairs_hook=counted, parse_float=_no_value, parse_int=_no_value)
+    return objects
+
+
+def _no_value(_: str) -> None:
+    return None
 
 
 SHOWN_CHARACTERS = 256

@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from app.contract.fhir.answers import RANK_EXTENSION, fhirpath
 from app.contract.fhir.models import FhirRankingRequest
 from app.contract.fhir.names import name_key
-from app.contract.fhir.operation import _FAILING_FAST, FHIR_JSON, FhirAnswer, rank_bundle
+from app.contract.fhir.operation import (
+    _FAILING_FAST,
+    EVERY_ERROR_UP_TO,
+    FHIR_JSON,
+    FhirAnswer,
+    _invalid,
+    parse,
+    rank_bundle,
+)
 from app.contract.operations import Reference, rank
 from app.contract.problems import ProblemError
 from app.geography import Geography
@@ -707,3 +717,97 @@ def test_a_big_body_that_is_not_an_object_is_a_422(geography: Geography, body: b
         rank_bundle(geography, body)
     assert caught.value.status == 422
     assert [(e.pointer, e.detail) for e in caught.value.errors] == [("", "Input should be an object")]
+
+
+# ---------------------------------------------------------------- bounded objects
+
+
+def addresses(count: int, padding: int = 0) -> dict[str, Any]:
+    organisation = organization("o1", *([{}] * count), text="x" * padding)
+    return {"bundle": searchset(role("r1", "Organization/o1"), organisation)}
+
+
+def test_a_body_denser_in_objects_than_a_directory_s_is_a_413(geography: Geography) -> None:
+    """650,000 empty addresses (2 MB) were as many validated models: 524 MiB."""
+    problem = refused(geography, addresses(650_000))
+    assert (problem.status, problem.kind) == (413, "payload-too-large")
+    assert problem.detail.startswith("the body holds 650,0")
+    assert "more than 20,000 and more than one per 32 bytes" in problem.detail
+
+
+def test_as_many_objects_in_a_body_big_enough_are_read(geography: Geography) -> None:
+    body = addresses(40_000, padding=40_000 * 32)
+    assert rank_bundle(geography, json.dumps(body).encode()).roles == 1
+    assert rank_bundle(geography, json.dumps(addresses(19_990)).encode()).roles == 1  # 20,000 at most, any size
+
+
+def test_braces_inside_strings_are_not_objects(geography: Geography) -> None:
+    organisation = organization("o1", name="{" * 100_000)
+    assert rank_bundle(geography, json.dumps({"bundle": searchset(role("r1"), organisation)}).encode()).roles == 1
+
+
+IG_BUNDLES = ["liberal-cabinet", "salaried-hospital", "several-roles", "postal-code-only", "no-address"]
+
+
+@pytest.mark.parametrize("name", IG_BUNDLES)
+def test_the_ig_s_bundles_hold_one_object_per_73_bytes_or_more(name: str) -> None:
+    """What the limit of one object per 32 bytes leaves a directory's bundle: more than twice."""
+    compact = json.dumps(fixture(name), separators=(",", ":"), ensure_ascii=False).encode()
+    assert len(compact) / compact.count(b"{") >= 73
+
+
+def mutated(document: Any, rng: random.Random) -> Any:
+    """The document with one to four elements replaced by a value of another JSON type, or added."""
+    document = copy.deepcopy(document)
+    for _ in range(rng.randint(1, 4)):
+        paths = list(_paths(document))[1:]
+        *parents, last = rng.choice(paths)
+        target = document
+        for step in parents:
+            target = target[step]
+        if rng.random() < 0.8:
+            target[last] = copy.deepcopy(rng.choice(STRAY_VALUES))
+        elif isinstance(target, dict):
+            target[f"zz{rng.randint(0, 9)}"] = copy.deepcopy(rng.choice(STRAY_VALUES))
+    return document
+
+
+STRAY_VALUES: list[Any] = [
+    None, 0, 1.5, -3, True, "", "x", "Bundle", "Organization", "Location", "Practitioner", "PractitionerRole",
+    [], {}, [0], [{}], {"resourceType": "Location"}, {"url": "latitude", "valueDecimal": 99}, "2026-13", 1e300,
+]  # fmt: skip
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> Any:
+    yield path
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for step, child in children:
+        yield from _paths(child, (*path, step))
+
+
+def refusal_from_the_text(body: bytes) -> dict[str, object] | None:
+    """How the body was answered when pydantic validated its text (every error a copy of its input):
+    a body over EVERY_ERROR_UP_TO with its lists failing fast."""
+    big = len(body) > EVERY_ERROR_UP_TO
+    try:
+        (_FAILING_FAST if big else FhirRankingRequest.__pydantic_validator__).validate_json(body)
+    except ValidationError as error:
+        return _invalid(error, stopped_early=big).body()
+    return None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_document_is_refused_in_the_words_of_the_text_s_validation(seed: int) -> None:
+    """The body is validated as the objects read from it, errors worded as for JSON ("an object",
+    not "a valid dictionary or instance of Address"): the answers are those validating the text gave,
+    to the byte, on the IG's bundles with elements of the wrong type."""
+    rng = random.Random(seed)
+    for _ in range(250):
+        document = {"patient": {"location": {"postal_code": "13001"}}, "bundle": fixture(rng.choice(IG_BUNDLES))}
+        body = json.dumps(mutated(document, rng)).encode()
+        answered: dict[str, object] | None = None
+        try:
+            parse(body)
+        except ProblemError as problem:
+            answered = problem.body()
+        assert answered == refusal_from_the_text(body), body

@@ -413,3 +413,14 @@ def test_a_role_with_thousands_of_broken_references_gets_five_warnings(client: h
     warnings = response.json()["warnings"]
     assert len(warnings) == 5
     assert "more warnings on this role, not listed" in warnings[-1]["detail"]
+
+
+def test_a_body_of_a_million_empty_addresses_is_a_413(client: httpx.Client) -> None:
+    """2 MB of `{}` would be 650,000 validated addresses: refused before any is read."""
+    organisation = b'{"resource": {"resourceType": "Organization", "id": "o", "address": [' + b"{}," * 650_000
+    body = b'{"bundle": {"resourceType": "Bundle", "type": "searchset", "entry": [' + organisation + b"{}]}}]}}"
+    response = client.post("/v1/rankings/fhir", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:territorialite:problem:payload-too-large"
+    assert "JSON objects" in response.json()["detail"]

@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-import pydantic_core
 from pydantic import ValidationError
 from pydantic_core import CoreConfig
 
@@ -23,9 +22,10 @@ from app.contract.problems import (
     from_patient_location_error,
     invalid_fields,
     pointer,
+    worded,
 )
 from app.contract.requests import location_of
-from app.contract.unique_keys import refuse_duplicate_keys
+from app.contract.unique_keys import NOT_READ, count_objects, read_checked, read_unique, refuse_duplicate_keys
 from app.geography import Geography
 from app.territoriality.information_message import etht01_message
 from app.territoriality.locations import LocationInput
@@ -57,22 +57,17 @@ def rank_bundle(geography: Geography, body: bytes) -> FhirAnswer:
     except PatientLocationError as error:
         raise from_patient_location_error(error) from error
     message = etht01_message()
-    if read.format == "bundle":
-        # The resources go back as they were sent, unknown elements included: the body is read a
-        # second time as plain JSON. Parsing it once (plain JSON, then validating those objects)
-        # was measured slower: for the bench's 1,000 roles (1.8 MB), 16 ms to parse and 28 ms to
-        # validate the objects, against 22 ms to validate the JSON text and 16 ms to parse it again.
-        raw = pydantic_core.from_json(body, cache_strings="keys")["bundle"]  # no value kept in a cache
-        answer = answers.bundle(raw, result, candidates, read.duplicate_of, message)
+    if read.format == "bundle":  # the resources go back as they were sent, unknown elements included
+        answer = answers.bundle(read.document["bundle"], result, candidates, read.duplicate_of, message)
         return FhirAnswer(answer, FHIR_JSON, len(candidates))
     return FhirAnswer(answers.ranking(result, candidates, geography, message), "application/json", len(candidates))
 
 
 @dataclass(frozen=True, slots=True)
 class _Read:
-    """What the ranking needs of a request, without its Bundle's objects: they are gone before the
-    body is read again for a Bundle answer (a 1.8 MB body: 8.7 MB of objects, as much again read
-    plainly, no longer both at once)."""
+    """What the ranking needs of a request, without its Bundle's validated objects (a 1.8 MB body:
+    8.7 MB of them), gone before the answer is built; and the body's document, whose resources a
+    Bundle answer returns as they were sent."""
 
     patient: LocationInput | None
     policy: Policy
@@ -80,10 +75,11 @@ class _Read:
     format: str
     candidates: list[Candidate]
     duplicate_of: Mapping[int, int]  # entry -> the earlier entry it repeats
+    document: Any
 
 
 def _read(geography: Geography, body: bytes) -> _Read:
-    request = parse(body)
+    request, document = parse(body)
     candidates, index = read_roster(geography, request.bundle)
     return _Read(
         location_of(request.patient),
@@ -92,6 +88,7 @@ def _read(geography: Geography, body: bytes) -> _Read:
         request.format,
         candidates,
         index.duplicate_of,
+        document,
     )
 
 
@@ -103,38 +100,74 @@ def _read(geography: Geography, body: bytes) -> _Read:
 EVERY_ERROR_UP_TO = 16 * 1024
 
 
-def parse(body: bytes) -> FhirRankingRequest:
+def parse(body: bytes) -> tuple[FhirRankingRequest, Any]:
     """The request validated with every list stopping at its first wrong item (otherwise the same
     schema: the same value for a valid body). A wrong body up to EVERY_ERROR_UP_TO is validated
     again whole, all its errors counted; a bigger one is answered with those found so far, its
-    unknown top-level members past the first MAX_FIELD_ERRORS counted, not validated."""
-    root_members = refuse_duplicate_keys(body)
-    text, left_out = body, 0
-    if root_members > len(FhirRankingRequest.model_fields) + MAX_FIELD_ERRORS and len(body) > EVERY_ERROR_UP_TO:
-        text, left_out = _root_trimmed(body)
+    unknown top-level members past the first MAX_FIELD_ERRORS counted, not validated. With the
+    request, the body's document.
+
+    The body is read as every body is (app.contract.unique_keys) and its document validated as
+    Python objects, errors worded as for JSON: an error then holds the document's own value, where
+    pydantic validating the text gives each error a copy of its input (a few errors on 2 MB of
+    nested objects took a worker to 436-525 MiB)."""
+    _refuse_dense(body)
+    document = read_unique(body)
+    if document is NOT_READ:
+        refuse_duplicate_keys(body)
+        document = read_checked(body)
+    if document is NOT_READ:  # not JSON to pydantic's reader: validating the text says why
+        try:
+            FhirRankingRequest.model_validate_json(body)
+        except ValidationError as error:
+            raise _invalid(error) from None
+        raise AssertionError("pydantic validated a text its own reader could not read")
+    big = len(body) > EVERY_ERROR_UP_TO
+    root, left_out = _root_trimmed(document) if big else (document, 0)
     try:
-        return cast(FhirRankingRequest, _FAILING_FAST.validate_json(text))
+        return cast(FhirRankingRequest, _FAILING_FAST.validate_python(root)), document
     except ValidationError as error:
-        if len(body) > EVERY_ERROR_UP_TO:
-            raise _invalid(error, stopped_early=True, left_out=left_out) from error
+        if big:
+            raise _invalid(error, stopped_early=True, left_out=left_out) from None
     try:
-        return FhirRankingRequest.model_validate_json(body)
+        return FhirRankingRequest.model_validate(document), document
     except ValidationError as error:
-        raise _invalid(error) from error
+        raise _invalid(error) from None
 
 
-def _root_trimmed(body: bytes) -> tuple[bytes, int]:
-    """The body with its request's own members and its first MAX_FIELD_ERRORS unknown ones (each
-    other is one more 'unknown field' error, after those: counted, never listed), and how many were
-    left out; the body as it is when pydantic's reader cannot read it (it then says why)."""
+# Each JSON object of a FHIR body may become a validated model of about 680 bytes, an Address of
+# `{}` from 3 bytes of body: 2 MB of `"address": [{}, {}, ...]` in an Organization built 650,000
+# of them and took a worker to 524 MiB. A directory's bundle holds one object per 73 to 79 bytes
+# (the IG's examples in tests/fixtures/fhir, compacted: 77-79; the bench's 1,000 practice sites:
+# 25,004 in 1.8 MB); a body of more than MANY_OBJECTS holding more than one per OBJECT_BYTES is
+# refused (project choice: at most 65,536 objects, about 45 MB of models, in 2 MiB).
+MANY_OBJECTS = 20_000
+OBJECT_BYTES = 32
+
+
+def _refuse_dense(body: bytes) -> None:
+    allowed = max(MANY_OBJECTS, len(body) // OBJECT_BYTES)
+    if body.count(b"{") <= allowed:  # every object opens with one (a string may hold more)
+        return
     try:
-        document = pydantic_core.from_json(body, cache_strings="keys")
-    except ValueError:
-        return body, 0
-    if not isinstance(document, dict):  # a body that is only a number, counted as members
-        return body, 0
+        objects = count_objects(body)
+    except (ValueError, RecursionError):
+        return  # not JSON: reading it says why
+    if objects > allowed:
+        raise ProblemError(
+            "payload-too-large",
+            f"the body holds {objects:,} JSON objects: more than {MANY_OBJECTS:,} and more than one per"
+            f" {OBJECT_BYTES} bytes ({allowed:,} for its {len(body):,} bytes)",
+        )
+
+
+def _root_trimmed(document: Any) -> tuple[Any, int]:
+    """The request with its own members and its first MAX_FIELD_ERRORS unknown ones (each other is
+    one more 'unknown field' error, after those: counted, never listed), and how many were left out."""
+    if not isinstance(document, dict) or len(document) <= len(FhirRankingRequest.model_fields) + MAX_FIELD_ERRORS:
+        return document, 0
     kept = trimmed(document, FhirRankingRequest.model_fields, MAX_FIELD_ERRORS)
-    return pydantic_core.to_json(kept), len(document) - len(kept)
+    return kept, len(document) - len(kept)
 
 
 # At import, before the service starts a thread (failing_fast_validator says why); set as pydantic
@@ -160,7 +193,7 @@ def _invalid(error: ValidationError, stopped_early: bool = False, left_out: int 
     errors = [
         FieldError(
             pointer(*(step for step in e["loc"] if not is_union_step(step))),
-            "unknown field" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, "),
+            worded(e, read_natively=True),
         )
         for e in found
         if e["type"] not in _UNION_NOISE and not any(e["loc"][:j] in typed for j in _steps(e["loc"], is_fallback))
