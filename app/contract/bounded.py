@@ -337,6 +337,13 @@ def _cut(value: Any, shape: Shape, path: Path, parts: _Parts, keep: int, slice_s
     return cut
 
 
+def trimmed_within(value: Any, typed_dict: type, keep: int = MAX_FIELD_ERRORS) -> tuple[Any, int]:
+    """`value`, found where pydantic validates `typed_dict`, with each of its objects' unknown
+    members past the first `keep` left out (a copy where any is), and how many were left out."""
+    parts = _Parts()
+    return _cut(value, shape_of(typed_dict), (), parts, keep, None), parts.dropped
+
+
 def trimmed(value: dict[str, Any], fields: Collection[str], keep: int) -> dict[str, Any]:
     """The object with its fields and its first `keep` unknown members, in the body's order."""
     kept: dict[str, Any] = {}

@@ -710,6 +710,16 @@ def test_unknown_top_level_members_past_the_first_hundred_are_counted(geography:
     assert problem.error_count >= 20_000
 
 
+def test_unknown_members_of_the_patient_s_location_past_the_first_hundred_are_counted(geography: Geography) -> None:
+    """200,000 unknown members of the patient's location (2 MB): each an error of about 0.5 KB."""
+    location = {"postal_code": "13001", **{f"k{i}": 0 for i in range(200_000)}}
+    body = json.dumps({"patient": {"location": location}, **wrong_identifiers(1)}).encode()
+    problem = refused(geography, json.loads(body))
+    listed = [e.pointer for e in problem.errors if e.detail == "unknown field"]
+    assert listed[:2] == ["/patient/location/k0", "/patient/location/k1"]
+    assert problem.body() == refusal_from_the_text(body)  # every one counted, the same first listed
+
+
 @pytest.mark.parametrize("body", [b" " * 17_000 + b"1000", b" " * 17_000 + b"[1, 2]", b" " * 17_000 + b'"text"'])
 def test_a_big_body_that_is_not_an_object_is_a_422(geography: Geography, body: bytes) -> None:
     """Past 16 KiB a body that is only a number was counted as that many members (a 500, once)."""

@@ -10,7 +10,7 @@ from typing import Any, cast
 from pydantic import ValidationError
 from pydantic_core import CoreConfig
 
-from app.contract.bounded import failing_fast_validator, trimmed
+from app.contract.bounded import failing_fast_validator, trimmed, trimmed_within
 from app.contract.fhir import answers
 from app.contract.fhir.models import READ_TYPE_ERROR, FhirRankingRequest, is_fallback, is_tagged_branch, is_union_step
 from app.contract.fhir.roster import Candidate, read_roster
@@ -24,7 +24,7 @@ from app.contract.problems import (
     pointer,
     worded,
 )
-from app.contract.requests import location_of
+from app.contract.requests import Patient, location_of
 from app.contract.unique_keys import NOT_READ, count_objects, read_checked, read_unique, refuse_duplicate_keys
 from app.geography import Geography
 from app.territoriality.information_message import etht01_message
@@ -103,9 +103,9 @@ EVERY_ERROR_UP_TO = 16 * 1024
 def parse(body: bytes) -> tuple[FhirRankingRequest, Any]:
     """The request validated with every list stopping at its first wrong item (otherwise the same
     schema: the same value for a valid body). A wrong body up to EVERY_ERROR_UP_TO is validated
-    again whole, all its errors counted; a bigger one is answered with those found so far, its
-    unknown top-level members past the first MAX_FIELD_ERRORS counted, not validated. With the
-    request, the body's document.
+    again whole, all its errors counted; a bigger one is answered with those found so far, the
+    unknown members of its top level and of its patient's objects past the first MAX_FIELD_ERRORS
+    of each counted, not validated. With the request, the body's document.
 
     The body is read as every body is (app.contract.unique_keys) and its document validated as
     Python objects, errors worded as for JSON: an error then holds the document's own value, where
@@ -123,7 +123,7 @@ def parse(body: bytes) -> tuple[FhirRankingRequest, Any]:
             raise _invalid(error) from None
         raise AssertionError("pydantic validated a text its own reader could not read")
     big = len(body) > EVERY_ERROR_UP_TO
-    root, left_out = _root_trimmed(document) if big else (document, 0)
+    root, left_out = _trimmed(document) if big else (document, 0)
     try:
         return cast(FhirRankingRequest, _FAILING_FAST.validate_python(root)), document
     except ValidationError as error:
@@ -161,13 +161,19 @@ def _refuse_dense(body: bytes) -> None:
         )
 
 
-def _root_trimmed(document: Any) -> tuple[Any, int]:
-    """The request with its own members and its first MAX_FIELD_ERRORS unknown ones (each other is
-    one more 'unknown field' error, after those: counted, never listed), and how many were left out."""
-    if not isinstance(document, dict) or len(document) <= len(FhirRankingRequest.model_fields) + MAX_FIELD_ERRORS:
+def _trimmed(document: Any) -> tuple[Any, int]:
+    """The request with its own members and its first MAX_FIELD_ERRORS unknown ones, its patient's
+    objects likewise (each member left out is one more 'unknown field' error, after those kept:
+    counted, never listed), and how many were left out. The Bundle's elements ignore what they do
+    not read."""
+    if not isinstance(document, dict):
         return document, 0
     kept = trimmed(document, FhirRankingRequest.model_fields, MAX_FIELD_ERRORS)
-    return kept, len(document) - len(kept)
+    left_out = len(document) - len(kept)
+    if "patient" in kept:
+        kept["patient"], dropped = trimmed_within(kept["patient"], Patient)
+        left_out += dropped
+    return kept, left_out
 
 
 # At import, before the service starts a thread (failing_fast_validator says why); set as pydantic
