@@ -379,6 +379,28 @@ def fhir_wrong_items() -> bytes:
             '{"resourceType":"Organization","identifier":[' + zeros + "]}}]}}").encode()  # fmt: skip
 
 
+def empty_objects(count: int = 650_000) -> str:
+    return ",".join(["{}"] * count)
+
+
+def nested_ranking() -> bytes:
+    """650,000 empty objects where the patient should be, and a limit written with an exponent (2 MB):
+    each error on an ancestor of them was a copy of them when pydantic validated the text."""
+    return ('{"patient":[' + empty_objects() + '],"physicians":[],"limit":1e3}').encode()
+
+
+def nested_fhir() -> bytes:
+    """650,000 empty objects inside the patient's coordinates (2 MB): the same, for FHIR."""
+    return ('{"patient":{"location":{"coordinates":{"x":[' + empty_objects() + ']}}},'
+            '"bundle":{"resourceType":"Bundle","type":"searchset"}}').encode()  # fmt: skip
+
+
+def fhir_empty_addresses() -> bytes:
+    """650,000 empty addresses in one Organization (2 MB): each a validated model, were they read."""
+    return ('{"bundle":{"resourceType":"Bundle","type":"searchset","entry":[{"resource":'
+            '{"resourceType":"Organization","id":"o","address":[' + empty_objects() + "]}}]}}").encode()  # fmt: skip
+
+
 def invalid_audit() -> bytes:
     """2 MB of sessions whose proposals are all {}: two errors each, 1.4 million in all."""
     session = {"session_id": "x", "timestamp": "2026-11-20T10:00:00Z", "channel": "video",
@@ -605,6 +627,9 @@ def attacks() -> dict[str, tuple[Callable[[], Callable[[Target], dict[str, objec
         "invalid-ranking-2mb": (lambda: invalid_bodies(invalid_ranking(), "/v1/rankings"), 1),
         "crafted-ranking-2mb": (lambda: invalid_bodies(crafted_ranking(), "/v1/rankings"), 1),
         "fhir-wrong-items-2mb": (lambda: invalid_bodies(fhir_wrong_items(), "/v1/rankings/fhir"), 1),
+        "nested-ranking-2mb": (lambda: invalid_bodies(nested_ranking(), "/v1/rankings"), 1),
+        "nested-fhir-2mb": (lambda: invalid_bodies(nested_fhir(), "/v1/rankings/fhir"), 1),
+        "fhir-empty-addresses-2mb": (lambda: invalid_bodies(fhir_empty_addresses(), "/v1/rankings/fhir"), 1),
         "heavy-audit-1-client": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 1), 1),
         "heavy-audit-3-clients": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 3), 1),
         "coordinates-10k-3-clients": (lambda: heavy_loop(coordinates_ranking(), "/v1/rankings", 3), 1),
