@@ -215,7 +215,7 @@ def test_audit_refuses_a_key_repeated_in_a_session_as_the_api_does(tmp_path: Pat
         ("[" * 100_000 + "]" * 100_000, "not a JSON object: nested deeper than the reader goes"),
         ('{"offers": {"a": 1, "a": 2}, "channel": video}', "not a JSON object: Expecting value"),
         ('{"session_id": "\\ud800"}', "Invalid JSON: a lone surrogate"),  # POST /v1/audits: 400 malformed-json
-        ('{"session_id": "s2", "x": ' + "9" * 5_000 + "}", "numbers beyond the range of a double are not JSON"),
+        ('{"session_id": "s2", "x": ' + "9" * 5_000 + "}", "numbers beyond the range of a double are refused"),
     ],
     ids=["nested 100,000 deep", "a key repeated, then not JSON", "a lone surrogate", "an integer of 5,000 digits"],
 )

@@ -128,9 +128,10 @@ def rank(reference: Reference, body: bytes) -> tuple[dict[str, object], int]:
     return presenters.ranking(result, reference.geography, etht01_message()), len(roster)
 
 
-def rank_fhir(reference: Reference, body: bytes) -> FhirAnswer:
-    """The ranking of a FHIR searchset Bundle of PractitionerRoles: the answer and its media type."""
-    return rank_bundle(reference.geography, body)
+def rank_fhir(reference: Reference, body: bytes, answer_limit: int | None = None) -> FhirAnswer:
+    """The ranking of a FHIR searchset Bundle of PractitionerRoles: the answer and its media type;
+    a 413 when the answer would hold more than `answer_limit` bytes."""
+    return rank_bundle(reference.geography, body, answer_limit)
 
 
 def evaluate(reference: Reference, body: bytes) -> dict[str, object]:

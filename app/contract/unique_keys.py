@@ -38,7 +38,10 @@ class _NotAJsonNumberError(Exception):
     pass
 
 
-NOT_A_NUMBER = "NaN, Infinity and numbers beyond the range of a double are not JSON numbers (RFC 8259, section 6)"
+NOT_A_NUMBER = (
+    "NaN and Infinity are not JSON numbers (RFC 8259, section 6), and numbers beyond the range of a double"
+    " are refused (a limit RFC 8259 allows)"
+)
 
 
 # Python's parser reads NaN and Infinity, 1e999 as infinity, and 1 followed by 400 zeros as an
@@ -205,23 +208,6 @@ def refuse_duplicate_keys(body: bytes) -> int:
 
 
 _AN_OBJECT = re.compile(rb"[ \t\n\r]*\{")  # JSON's whitespace, then an object
-
-
-def count_objects(body: bytes) -> int:
-    """How many JSON objects a body holds (none of them kept); ValueError or RecursionError when it
-    is not JSON."""
-    objects = 0
-
-    def counted(_: list[tuple[str, Any]]) -> None:
-        nonlocal objects
-        objects += 1
-
-    json.loads(body, object_pairs_hook=counted, parse_float=_no_value, parse_int=_no_value)
-    return objects
-
-
-def _no_value(_: str) -> None:
-    return None
 
 
 SHOWN_CHARACTERS = 256

@@ -76,8 +76,10 @@ async def create_ranking(request: Request) -> Response:
 
 
 async def create_fhir_ranking(request: Request) -> Response:
+    answer_limit = service_of(request).settings.max_answer_bytes
+
     def rank_fhir(reference: Reference, body: bytes) -> Answer:
-        answer = operations.rank_fhir(reference, body)
+        answer = operations.rank_fhir(reference, body, answer_limit)
         return answer.body, answer.roles, answer.media_type
 
     return await compute(request, rank_fhir)

@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pydantic_core
 import pytest
 from pydantic import ValidationError
 
@@ -17,6 +18,7 @@ from app.contract.fhir.models import FhirRankingRequest
 from app.contract.fhir.names import name_key
 from app.contract.fhir.operation import (
     _FAILING_FAST,
+    ANSWER_ENVELOPE_BYTES,
     EVERY_ERROR_UP_TO,
     FHIR_JSON,
     FhirAnswer,
@@ -751,6 +753,23 @@ def test_as_many_objects_in_a_body_big_enough_are_read(geography: Geography) -> 
     assert rank_bundle(geography, json.dumps(addresses(19_990)).encode()).roles == 1  # 20,000 at most, any size
 
 
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b'{"bundle":[' + b'{"a":NaN},' * 20_001 + b"{}]}", "malformed-json"),
+        (b'\xef\xbb\xbf{"bundle":[' + b"{}," * 20_001 + b"{}]}", "malformed-json"),
+        (b'{"bundle":[' + b"{}," * 30_000 + b'{}],"bundle":1}', "duplicate-key"),
+        (b'{"bundle":[' + b'{"a":"\\ud800"},' * 30_000 + b"{}]}", "malformed-json"),
+    ],
+    ids=["NaN", "a byte order mark", "a repeated key", "a lone surrogate"],
+)
+def test_a_dense_body_that_is_not_json_is_a_400_first(geography: Geography, body: bytes, kind: str) -> None:
+    """The object limit is for JSON bodies: what makes a body no JSON is said first, as before."""
+    with pytest.raises(ProblemError) as caught:
+        rank_bundle(geography, body)
+    assert (caught.value.status, caught.value.kind) == (400, kind)
+
+
 def test_braces_inside_strings_are_not_objects(geography: Geography) -> None:
     organisation = organization("o1", name="{" * 100_000)
     assert rank_bundle(geography, json.dumps({"bundle": searchset(role("r1"), organisation)}).encode()).roles == 1
@@ -821,3 +840,50 @@ def test_the_document_is_refused_in_the_words_of_the_text_s_validation(seed: int
         except ProblemError as problem:
             answered = problem.body()
         assert answered == refusal_from_the_text(body), body
+
+
+# ---------------------------------------------------------------- bounded answers
+
+
+def shared_name(roles: int, name_length: int, **request: Any) -> bytes:
+    """`roles` roles of one Organization whose name is `name_length` characters long, and so is the
+    city of its address, whose postal code several communes share (a warning quotes the city)."""
+    address = {"postalCode": "01000", "city": "C" * name_length}
+    entries = [organization("o", address, name="N" * name_length)]
+    entries += [role(f"r{i}", "Organization/o") for i in range(roles)]
+    return json.dumps({"bundle": searchset(*entries), **request}).encode()
+
+
+@pytest.mark.parametrize("answer_format", ["ranking", "bundle"])
+def test_an_answer_repeating_a_shared_text_past_the_limit_is_a_413(geography: Geography, answer_format: str) -> None:
+    """The Organization's name is in each ranked role's answer, a warning quoting its city in each
+    role's warnings: 40 roles x 100 KB, 4 to 8 MB of answer."""
+    body = shared_name(40, 100_000, format=answer_format, patient={"location": {"postal_code": "13001"}})
+    with pytest.raises(ProblemError) as caught:
+        rank_bundle(geography, body, answer_limit=2 * 1024 * 1024)
+    assert (caught.value.status, caught.value.kind) == (413, "payload-too-large")
+    assert "the answer would hold more than 2,097,152 bytes" in caught.value.detail
+    assert rank_bundle(geography, body).roles == 40  # no limit, no refusal
+
+
+@pytest.mark.parametrize("answer_format", ["ranking", "bundle"])
+def test_the_answer_s_parts_measure_what_it_serialises_to(geography: Geography, answer_format: str) -> None:
+    """A limit just above the answer's size lets it through; just below, refuses it."""
+    body = shared_name(30, 20_000, format=answer_format, patient={"location": {"postal_code": "13001"}})
+    size = len(pydantic_core.to_json(rank_bundle(geography, body).body))
+    rank_bundle(geography, body, answer_limit=size + ANSWER_ENVELOPE_BYTES)
+    with pytest.raises(ProblemError):
+        rank_bundle(geography, body, answer_limit=size - 1)
+
+
+def test_numbers_written_back_longer_than_sent_are_measured(geography: Geography) -> None:
+    """1e15 (4 bytes) is written back as 1000000000000000.0 (18): a Bundle answer of such numbers is
+    nearly 4 times its body, and the bound that spares measuring each entry must still see it coming."""
+    text = json.dumps({"bundle": searchset(organization("o", notes=[0] * 100_000), role("r", "Organization/o"))})
+    body = text.replace("0, ", "1e15,").replace('"notes": [0]', '"notes": [1e15]').encode()
+    body = body.replace(b'"bundle": {', b'"format": "bundle", "bundle": {', 1)
+    size = len(pydantic_core.to_json(rank_bundle(geography, body).body))
+    assert size > 3.5 * len(body)
+    with pytest.raises(ProblemError):
+        rank_bundle(geography, body, answer_limit=size - 1)
+    assert rank_bundle(geography, body, answer_limit=size + ANSWER_ENVELOPE_BYTES).roles == 1

@@ -424,3 +424,13 @@ def test_a_body_of_a_million_empty_addresses_is_a_413(client: httpx.Client) -> N
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"] == "urn:territorialite:problem:payload-too-large"
     assert "JSON objects" in response.json()["detail"]
+
+
+def test_an_answer_repeating_a_long_name_for_each_role_is_a_413_not_a_500(client: httpx.Client) -> None:
+    """A 1 MB Organization name in each of 20 ranked roles would be 20 MB of answer, over the 16 MiB
+    the service sends (TERRITORIALITE_MAX_ANSWER_BYTES): once a 500, after building it whole."""
+    entries = [organization("o", name="N" * 1_000_000)] + [role(f"r{i}", "Organization/o") for i in range(20)]
+    response = post(client, {"bundle": searchset(*entries)})
+    assert response.status_code == 413, response.text[:300]
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "the answer would hold more than 16,777,216 bytes" in response.json()["detail"]

@@ -130,7 +130,8 @@ def test_queued_work_for_a_client_that_left_is_skipped(server: LiveServer) -> No
 
 
 def test_an_answer_over_the_cap_is_never_sent() -> None:
-    """No valid request comes near the default cap (16 MiB; the largest measured answer is 2.7 MB):
+    """No valid request comes near the default cap (16 MiB; the largest measured answer is 2.7 MB; a
+    FHIR ranking, which repeats what a Bundle says of a shared resource, is measured first: a 413):
     here lowered to 1 MiB, a 10,000-physician ranking (1.1 MB) is refused as a defect, not sent."""
     capped = LiveServer(env={"TERRITORIALITE_MAX_ANSWER_BYTES": str(1 << 20)}).start()
     try:

@@ -21,6 +21,7 @@ POLICY_SYSTEM = "urn:territorialite:policy"
 WARNING_SYSTEM = "urn:territorialite:warning"
 NOT_APPLICABLE_SYSTEM = "urn:territorialite:territoriality-not-applicable"
 UCUM = "http://unitsofmeasure.org"
+OUTCOME_SEARCH = {"mode": "outcome"}
 # Our warning code -> FHIR R4 IssueType (http://hl7.org/fhir/ValueSet/issue-type; the choice of each
 # is argued in docs/sources.md).
 ISSUE_TYPES = {
@@ -85,6 +86,32 @@ def ranking(
             ),
         ],
     }
+
+
+def ranking_parts(answer: Mapping[str, Any]) -> Iterator[object]:
+    """The ranking answer in parts whose JSON, joined, is its JSON: each ranked role and warning on
+    its own, and the rest."""
+    yield {name: value for name, value in answer.items() if name not in ("ranking", "warnings")}
+    yield from answer["ranking"]
+    yield from answer["warnings"]
+
+
+def bundle_parts(answer: Mapping[str, Any]) -> Iterator[object]:
+    """The Bundle answer in parts: each entry on its own, each issue of its OperationOutcome (the last
+    entry, when there is one) too, and the rest."""
+    yield {name: value for name, value in answer.items() if name != "entry"}
+    issues = outcome_issues(answer)
+    yield from answer["entry"][: -1 if issues else None]
+    yield from issues
+
+
+def outcome_issues(answer: Mapping[str, Any]) -> list[Any]:
+    """The issues of the Bundle answer's OperationOutcome: its last entry's, when it is ours."""
+    last = answer["entry"][-1] if answer["entry"] else None
+    if isinstance(last, dict) and last.get("search") is OUTCOME_SEARCH:  # not an entry sent
+        issues: list[Any] = last["resource"]["issue"]
+        return issues
+    return []
 
 
 def role_of(candidate: Candidate) -> dict[str, object]:
@@ -201,7 +228,7 @@ def _outcome(
     issues = list(_issues(result, candidates, kept_roles, new_index, message))
     if not issues:
         return None
-    return {"resource": {"resourceType": "OperationOutcome", "issue": issues}, "search": {"mode": "outcome"}}
+    return {"resource": {"resourceType": "OperationOutcome", "issue": issues}, "search": OUTCOME_SEARCH}
 
 
 def _issue(code: str, text: str, expression: list[str] | None = None) -> dict[str, Any]:

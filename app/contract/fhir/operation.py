@@ -3,10 +3,11 @@ with the one engine (rank_physicians), answer in the format asked."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+import pydantic_core
 from pydantic import ValidationError
 from pydantic_core import CoreConfig
 
@@ -25,7 +26,7 @@ from app.contract.problems import (
     worded,
 )
 from app.contract.requests import Patient, location_of
-from app.contract.unique_keys import NOT_READ, count_objects, read_checked, read_unique, refuse_duplicate_keys
+from app.contract.unique_keys import NOT_READ, read_checked, read_unique, refuse_duplicate_keys
 from app.geography import Geography
 from app.territoriality.information_message import etht01_message
 from app.territoriality.locations import LocationInput
@@ -43,7 +44,8 @@ class FhirAnswer:
     roles: int  # how many PractitionerRoles were ranked
 
 
-def rank_bundle(geography: Geography, body: bytes) -> FhirAnswer:
+def rank_bundle(geography: Geography, body: bytes, answer_limit: int | None = None) -> FhirAnswer:
+    """`answer_limit`: the most bytes the answer may hold, serialised (a 413 beyond); None: any."""
     read = _read(geography, body)
     candidates = read.candidates
     roster = RosterInput(
@@ -59,8 +61,47 @@ def rank_bundle(geography: Geography, body: bytes) -> FhirAnswer:
     message = etht01_message()
     if read.format == "bundle":  # the resources go back as they were sent, unknown elements included
         answer = answers.bundle(read.document["bundle"], result, candidates, read.duplicate_of, message)
+        if answer_limit is not None and _bundle_may_exceed(answer_limit, answer, len(body), len(candidates)):
+            _refuse_an_answer_over(answer_limit, answers.bundle_parts(answer))
         return FhirAnswer(answer, FHIR_JSON, len(candidates))
-    return FhirAnswer(answers.ranking(result, candidates, geography, message), "application/json", len(candidates))
+    answer = answers.ranking(result, candidates, geography, message)
+    if answer_limit is not None:
+        _refuse_an_answer_over(answer_limit, answers.ranking_parts(answer))
+    return FhirAnswer(answer, "application/json", len(candidates))
+
+
+# An answer says what it says of a shared resource once for each role using it (an Organization's
+# name in each ranked role, a warning about its address in each of its roles'): one name of 1 MB and
+# 250 roles made an answer of 250 MB, serialised whole before the service's size check (a 500, and a
+# worker at 600 MiB). The answer is measured a part at a time (a role, a warning, an entry) first.
+ANSWER_ENVELOPE_BYTES = 1024  # what joins the parts: brackets, commas, the lists' names
+
+
+# A Bundle answer is the Bundle sent, each entry once, with a score per role and the warnings: what
+# it sends back of the body is at most NUMBER_GROWTH times the body (a number sent as 1e15, 4 bytes,
+# is written back as 1000000000000000.0, 18; no other JSON grows when written again), a role's score
+# at most SCORE_BYTES. Only when that bound and the warnings could exceed the limit is every entry
+# measured (15 ms for the bench's 1,000 roles, the time of serialising them).
+NUMBER_GROWTH = 5
+SCORE_BYTES = 1024
+
+
+def _bundle_may_exceed(limit: int, answer: dict[str, Any], body_size: int, roles: int) -> bool:
+    warnings = sum(len(pydantic_core.to_json(issue)) for issue in answers.outcome_issues(answer))
+    return NUMBER_GROWTH * body_size + SCORE_BYTES * roles + warnings + ANSWER_ENVELOPE_BYTES > limit
+
+
+def _refuse_an_answer_over(limit: int, parts: Iterable[object]) -> None:
+    size = ANSWER_ENVELOPE_BYTES
+    for part in parts:
+        size += len(pydantic_core.to_json(part)) + 1
+        if size > limit:
+            raise ProblemError(
+                "payload-too-large",
+                f"the answer would hold more than {limit:,} bytes, the most this service sends: what the"
+                " Bundle says of a resource (a name, an identifier, a warning about its address) is"
+                " repeated for each role using it; rank fewer roles (`limit`) or send shorter texts",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +152,6 @@ def parse(body: bytes) -> tuple[FhirRankingRequest, Any]:
     Python objects, errors worded as for JSON: an error then holds the document's own value, where
     pydantic validating the text gives each error a copy of its input (a few errors on 2 MB of
     nested objects took a worker to 436-525 MiB)."""
-    _refuse_dense(body)
     document = read_unique(body)
     if document is NOT_READ:
         refuse_duplicate_keys(body)
@@ -122,6 +162,7 @@ def parse(body: bytes) -> tuple[FhirRankingRequest, Any]:
         except ValidationError as error:
             raise _invalid(error) from None
         raise AssertionError("pydantic validated a text its own reader could not read")
+    _refuse_dense(body, document)
     big = len(body) > EVERY_ERROR_UP_TO
     root, left_out = _trimmed(document) if big else (document, 0)
     try:
@@ -145,20 +186,32 @@ MANY_OBJECTS = 20_000
 OBJECT_BYTES = 32
 
 
-def _refuse_dense(body: bytes) -> None:
+def _refuse_dense(body: bytes, document: Any) -> None:
+    """A 413 when the document holds more objects than allowed: counted only when the body has more
+    `{` than that (every object opens with one; a string may hold more). The document, read before
+    (its 400s first), is what remains of such a body: 45 MB for 650,000 empty objects, no model."""
     allowed = max(MANY_OBJECTS, len(body) // OBJECT_BYTES)
-    if body.count(b"{") <= allowed:  # every object opens with one (a string may hold more)
+    if body.count(b"{") <= allowed:
         return
-    try:
-        objects = count_objects(body)
-    except (ValueError, RecursionError):
-        return  # not JSON: reading it says why
+    objects = _objects_in(document)
     if objects > allowed:
         raise ProblemError(
             "payload-too-large",
             f"the body holds {objects:,} JSON objects: more than {MANY_OBJECTS:,} and more than one per"
             f" {OBJECT_BYTES} bytes ({allowed:,} for its {len(body):,} bytes)",
         )
+
+
+def _objects_in(document: Any) -> int:
+    objects, values = 0, [document]
+    while values:
+        value = values.pop()
+        if type(value) is dict:
+            objects += 1
+            values.extend(value.values())
+        elif type(value) is list:
+            values.extend(value)
+    return objects
 
 
 def _trimmed(document: Any) -> tuple[Any, int]:
