@@ -401,6 +401,19 @@ def fhir_empty_addresses() -> bytes:
             '{"resourceType":"Organization","id":"o","address":[' + empty_objects() + "]}}]}}").encode()  # fmt: skip
 
 
+def fhir_shared_name() -> bytes:
+    """An Organization named with 1,000,000 characters and 250 roles of it (1 MB): the name is in
+    each ranked role's answer, 250 MB of answer were it built."""
+    roles = ",".join(
+        f'{{"resource":{{"resourceType":"PractitionerRole","id":"r{i}","organization":{{"reference":"Organization/o"}}}}}}'
+        for i in range(250)
+    )
+    organisation = '{"resource":{"resourceType":"Organization","id":"o","name":"' + "N" * 1_000_000 + '"}}'
+    return (
+        '{"bundle":{"resourceType":"Bundle","type":"searchset","entry":[' + organisation + "," + roles + "]}}"
+    ).encode()
+
+
 def invalid_audit() -> bytes:
     """2 MB of sessions whose proposals are all {}: two errors each, 1.4 million in all."""
     session = {"session_id": "x", "timestamp": "2026-11-20T10:00:00Z", "channel": "video",
@@ -630,6 +643,7 @@ def attacks() -> dict[str, tuple[Callable[[], Callable[[Target], dict[str, objec
         "nested-ranking-2mb": (lambda: invalid_bodies(nested_ranking(), "/v1/rankings"), 1),
         "nested-fhir-2mb": (lambda: invalid_bodies(nested_fhir(), "/v1/rankings/fhir"), 1),
         "fhir-empty-addresses-2mb": (lambda: invalid_bodies(fhir_empty_addresses(), "/v1/rankings/fhir"), 1),
+        "fhir-shared-name-1mb": (lambda: invalid_bodies(fhir_shared_name(), "/v1/rankings/fhir"), 1),
         "heavy-audit-1-client": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 1), 1),
         "heavy-audit-3-clients": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 3), 1),
         "coordinates-10k-3-clients": (lambda: heavy_loop(coordinates_ranking(), "/v1/rankings", 3), 1),
