@@ -414,6 +414,20 @@ def fhir_shared_name() -> bytes:
     ).encode()
 
 
+def fhir_shared_city() -> bytes:
+    """An Organization whose address has a shared postal code and a city of 1,000,000 characters, and
+    1,000 roles of it, answered as a Bundle: each role's warning quoted the city whole (2 GiB)."""
+    roles = ",".join(
+        f'{{"resource":{{"resourceType":"PractitionerRole","id":"r{i}","organization":{{"reference":"Organization/o"}}}}}}'
+        for i in range(1_000)
+    )
+    address = '{"postalCode":"58000","city":"' + "X" * 1_000_000 + '"}'
+    organisation = '{"resource":{"resourceType":"Organization","id":"o","address":[' + address + "]}}"
+    entries = organisation + "," + roles
+    return ('{"format":"bundle","patient":{"location":{"commune":"58194"}},'
+            '"bundle":{"resourceType":"Bundle","type":"searchset","entry":[' + entries + "]}}").encode()  # fmt: skip
+
+
 def invalid_audit() -> bytes:
     """2 MB of sessions whose proposals are all {}: two errors each, 1.4 million in all."""
     session = {"session_id": "x", "timestamp": "2026-11-20T10:00:00Z", "channel": "video",
@@ -644,6 +658,7 @@ def attacks() -> dict[str, tuple[Callable[[], Callable[[Target], dict[str, objec
         "nested-fhir-2mb": (lambda: invalid_bodies(nested_fhir(), "/v1/rankings/fhir"), 1),
         "fhir-empty-addresses-2mb": (lambda: invalid_bodies(fhir_empty_addresses(), "/v1/rankings/fhir"), 1),
         "fhir-shared-name-1mb": (lambda: invalid_bodies(fhir_shared_name(), "/v1/rankings/fhir"), 1),
+        "fhir-shared-city-1mb": (lambda: invalid_bodies(fhir_shared_city(), "/v1/rankings/fhir"), 1),
         "heavy-audit-1-client": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 1), 1),
         "heavy-audit-3-clients": (lambda: heavy_loop(heaviest_audit(), "/v1/audits", 3), 1),
         "coordinates-10k-3-clients": (lambda: heavy_loop(coordinates_ranking(), "/v1/rankings", 3), 1),

@@ -28,6 +28,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "method-not-allowed": (405, "Method not allowed on this resource"),
     "request-timeout": (408, "The request was not received in time"),
     "payload-too-large": (413, "The body is larger than the service accepts"),
+    "answer-too-large": (413, "The answer would be larger than the service sends"),
     "unsupported-media-type": (415, "The body must be application/json"),
     "headers-too-large": (431, "The request headers are larger than the service accepts"),
     "invalid-request": (422, "The request has invalid fields"),

@@ -197,7 +197,7 @@ def refuse_duplicate_keys(body: bytes) -> int:
         except (ValueError, RecursionError):  # a key repeated before the text stops being JSON
             return 0  # not JSON: the validation says why
         where, key = _first_repeated(document)
-        where, key = _shortened(where), _shortened(key)  # a 2 MB key must not make a 4 MB answer
+        where, key = shortened(where), shortened(key)  # a 2 MB key must not make a 4 MB answer
         detail = f"the key {key!r} appears more than once in this object"
         raise ProblemError(
             "duplicate-key", f"{detail}: {where or '/'}", [FieldError(where, detail)], error_count=1
@@ -213,7 +213,8 @@ _AN_OBJECT = re.compile(rb"[ \t\n\r]*\{")  # JSON's whitespace, then an object
 SHOWN_CHARACTERS = 256
 
 
-def _shortened(text: str) -> str:
+def shortened(text: str) -> str:
+    """A text of the request as an answer quotes it: its first SHOWN_CHARACTERS characters."""
     return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "…"
 
 

@@ -433,4 +433,5 @@ def test_an_answer_repeating_a_long_name_for_each_role_is_a_413_not_a_500(client
     response = post(client, {"bundle": searchset(*entries)})
     assert response.status_code == 413, response.text[:300]
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:territorialite:problem:answer-too-large"
     assert "the answer would hold more than 16,777,216 bytes" in response.json()["detail"]

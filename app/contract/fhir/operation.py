@@ -97,10 +97,10 @@ def _refuse_an_answer_over(limit: int, parts: Iterable[object]) -> None:
         size += len(pydantic_core.to_json(part)) + 1
         if size > limit:
             raise ProblemError(
-                "payload-too-large",
-                f"the answer would hold more than {limit:,} bytes, the most this service sends: what the"
-                " Bundle says of a resource (a name, an identifier, a warning about its address) is"
-                " repeated for each role using it; rank fewer roles (`limit`) or send shorter texts",
+                "answer-too-large",
+                f"the answer would hold more than {limit:,} bytes, the most this service sends: each ranked"
+                " role brings its entry, its score and what the Bundle says of the resources it uses (a"
+                " name, identifiers, warnings); rank fewer roles (`limit`)",
             )
 
 

@@ -59,6 +59,7 @@ from app.contract.fhir.models import (
 from app.contract.fhir.names import name_key
 from app.contract.limits import MAX_PHYSICIANS
 from app.contract.problems import FieldError, ProblemError, invalid_fields, pointer
+from app.contract.unique_keys import shortened
 from app.geography import CommuneMatch, Geography, NotFound, Point
 from app.territoriality.locations import LocationField, LocationInput, WarningCode
 
@@ -340,13 +341,15 @@ class BundleIndex:
         if version:
             found = versions.get(version) or versions.get("")
             return found or Missed(
-                FhirWarningCode.REFERENCE_UNRESOLVED, f"no entry of the bundle is {target} at meta.versionId {version}"
+                FhirWarningCode.REFERENCE_UNRESOLVED,
+                f"no entry of the bundle is {shortened(target)} at meta.versionId {shortened(version)}",
             )
         if len(versions) == 1:
             return first
         shown = list(islice(versions.items(), 5))
         entries = _entries_named([f for _, f in shown], len(versions))
-        ids = ", ".join(v or "none" for v, _ in shown)
+        ids = ", ".join(shortened(v) or "none" for v, _ in shown)
+        target = shortened(target)
         detail = (
             f"several versions of {target} are in the bundle (entries {entries}, meta.versionId {ids}): "
             f"a versioned reference ({target}/_history/N) would single one out"
@@ -362,7 +365,7 @@ class BundleIndex:
             if not found:
                 return Missed(
                     FhirWarningCode.REFERENCE_UNRESOLVED,
-                    f"no entry of the bundle is {target} at meta.versionId {version}",
+                    f"no entry of the bundle is {target} at meta.versionId {shortened(version)}",
                 )
         if len(found) == 1:
             return found[0]
@@ -375,7 +378,7 @@ class BundleIndex:
             return Missed(
                 FhirWarningCode.REFERENCE_UNRESOLVED, "a reference by identifier needs its system and its value"
             )
-        named = f"{identifier.system}|{identifier.value}"
+        named = f"{shortened(identifier.system)}|{shortened(identifier.value)}"
         found = self.by_identifier.get((kind, identifier.system, identifier.value))
         if not found:
             return Missed(FhirWarningCode.REFERENCE_UNRESOLVED, f"no {kind} of the bundle has the identifier {named}")
@@ -387,10 +390,11 @@ class BundleIndex:
 
 def _missed_note(reference: Reference, missed: Missed, at: Path) -> RoleNote:
     if reference.reference is not None:
-        shown, at = repr(reference.reference), (*at, "reference")
+        shown, at = repr(shortened(reference.reference)), (*at, "reference")
     else:
         assert reference.identifier is not None
-        shown, at = f"identifier {reference.identifier.system}|{reference.identifier.value}", (*at, "identifier")
+        system, value = (shortened(reference.identifier.system or ""), shortened(reference.identifier.value or ""))
+        shown, at = f"identifier {system}|{value}", (*at, "identifier")
     how = "points nowhere" if missed.code == FhirWarningCode.REFERENCE_UNRESOLVED else "is ambiguous"
     return RoleNote(at, missed.code, f"{shown} {how}: {missed.detail}")
 
@@ -644,7 +648,7 @@ def _by_postal_code(
     if len(named) == 1:
         sources[LocationField.COMMUNE] = (*at, "city")
         return LocationInput(named[0], address.postalCode, point), sources, ()
-    city = f"the city {address.city!r} names none of them" if address.city else "no city is given"
+    city = f"the city {shortened(address.city)!r} names none of them" if address.city else "no city is given"
     if len(postal.departements) > 1:
         located = (
             f"located by the postal code: placed in each of its départements ({', '.join(postal.departements)}) "
