@@ -43,6 +43,7 @@ from app.contract.limits import MAX_HEADER_BYTES
 from app.contract.problems import ProblemError
 from app.settings import Settings
 from app.web import metrics
+from app.web.work import UNSENT_ANSWERS
 
 logger = logging.getLogger("territorialite.connections")
 NOTICE_INTERVAL_SECONDS = 60.0
@@ -179,6 +180,7 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self.head_room: int | None = None  # head bytes still allowed; None once the head is complete
         self.head_deadline: asyncio.TimerHandle | None = None
         self.write_deadline: asyncio.TimerHandle | None = None
+        self.unsent = 0  # bytes of answers the kernel had not taken when writing paused (UNSENT_ANSWERS)
         self.unanswered: deque[RequestResponseCycle] = deque()  # in request order, as answers go
         self.draining = False
         self.drain_deadline: asyncio.TimerHandle | None = None
@@ -208,6 +210,7 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         MAIN_CONNECTIONS.discard(self)
         self._stop_waiting_for_head()
         self._cancel_write_deadline()
+        self._answers_taken()
         if self.drain_deadline is not None:  # its handle would keep this connection for seconds
             self.drain_deadline.cancel()
         self.unanswered.clear()
@@ -377,14 +380,23 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     # writing: an answer must keep draining to the client
+    # and what waits in its buffer counts in the worker's bounded bytes (app.web.work) meanwhile
     def pause_writing(self) -> None:
         super().pause_writing()
         if self.write_deadline is None:
             self.write_deadline = self.loop.call_later(self.limits.write_timeout, self._write_timed_out)
+        if not self.unsent:
+            self.unsent = self.transport.get_write_buffer_size()
+            UNSENT_ANSWERS.bytes += self.unsent
 
     def resume_writing(self) -> None:
         super().resume_writing()
         self._cancel_write_deadline()
+        self._answers_taken()
+
+    def _answers_taken(self) -> None:
+        UNSENT_ANSWERS.bytes -= self.unsent
+        self.unsent = 0
 
     def _cancel_write_deadline(self) -> None:
         if self.write_deadline is not None:

@@ -11,7 +11,10 @@ longest C call that holds it (pydantic-core parsing 2 MB: about 150 ms). Measure
 Admission: each request holds its declared body size (the whole limit when undeclared) from the
 moment it is accepted to its answer; past TERRITORIALITE_MAX_QUEUED_BYTES in all, a request is
 refused at once with a 503 and Retry-After, before its body is read, instead of waiting in a queue
-without end. Memory is thereby bounded too: bodies being received, waiting and computed.
+without end. The answers clients have not read yet count too (UNSENT_ANSWERS: what the kernel has
+not taken of them, app.web.protocol): twenty clients leaving 15 MB answers unread took a worker to
+372 MiB. Memory is thereby bounded too: bodies being received, waiting and computed, answers
+waiting to be written.
 """
 
 from __future__ import annotations
@@ -35,6 +38,16 @@ CLOSE = {"Connection": "close"}  # the answer comes before the body: read the re
 logger = logging.getLogger("territorialite")
 
 
+class UnsentAnswers:
+    """The bytes of answers a worker has written that its clients have not read yet, in all."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+
+UNSENT_ANSWERS = UnsentAnswers()
+
+
 class Work:
     def __init__(self, max_queued_bytes: int, threads: int) -> None:
         self.capacity = max_queued_bytes
@@ -45,7 +58,7 @@ class Work:
     @contextlib.contextmanager
     def admitted(self, size: int) -> Iterator[None]:
         """Holds `size` bytes of the worker's capacity for one request, or refuses it now."""
-        if self.held + size > self.capacity:
+        if self.held + UNSENT_ANSWERS.bytes + size > self.capacity:
             raise ProblemError(
                 "service-busy",
                 f"this worker holds as much work as it accepts; retry in {RETRY_AFTER_SECONDS} s",

@@ -4,9 +4,11 @@ sending or leaves is dealt with as a client's doing: a 408, or a 499 in the log,
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -146,3 +148,35 @@ def test_an_answer_over_the_cap_is_never_sent() -> None:
     assert len(response.content) < 1000
     assert small_enough.status_code == 200
     assert "AnswerTooLargeError" in capped.logs()
+
+
+def fhir_answer_of_about(megabytes: int) -> bytes:
+    """A FHIR ranking whose answer repeats a 900,000-character Organization name for each role."""
+    organisation = {"resourceType": "Organization", "id": "o", "name": "N" * 900_000}
+    role = {"resourceType": "PractitionerRole", "organization": {"reference": "Organization/o"}}
+    entries: list[dict[str, Any]] = [{"resource": organisation}]
+    entries += [{"resource": {**role, "id": f"r{i}"}} for i in range(megabytes)]
+    return json.dumps({"bundle": {"resourceType": "Bundle", "type": "searchset", "entry": entries}}).encode()
+
+
+def test_an_answer_left_unread_counts_in_the_bytes_a_worker_holds() -> None:
+    """Twenty clients leaving 15 MB answers unread took a worker to 372 MiB: what the kernel has not
+    taken of an answer now counts as a body being held does, until it is read or its client leaves."""
+    server = LiveServer().start()  # room for 4 MiB of bodies and unsent answers (twice the body limit)
+    try:
+        body = fhir_answer_of_about(14)
+        unread = socket.create_connection(("127.0.0.1", server.port))
+        unread.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # the kernel takes little of it
+        unread.sendall(post_head("/v1/rankings/fhir", len(body)) + body)
+        time.sleep(1.5)  # computed and written, up to what the kernel takes
+        while_unread = httpx.post(server.base_url + "/v1/rankings", content=SMALL,
+                                  headers={"content-type": "application/json"})  # fmt: skip
+        unread.close()
+        time.sleep(0.5)
+        once_gone = httpx.post(server.base_url + "/v1/rankings", content=SMALL,
+                               headers={"content-type": "application/json"})  # fmt: skip
+    finally:
+        server.stop()
+    assert while_unread.status_code == 503, while_unread.text
+    assert while_unread.json()["type"] == "urn:territorialite:problem:service-busy"
+    assert once_gone.status_code == 200
