@@ -62,6 +62,7 @@ class ConnectionLimits:
     drain_bytes: int
     drain_seconds: float
     probe_port: int | None = None
+    unsent_counted: int = 2 * 1024 * 1024  # an unread answer counts as one body at most (the body limit)
 
     @classmethod
     def of(cls, settings: Settings, descriptors: int) -> ConnectionLimits:
@@ -72,6 +73,7 @@ class ConnectionLimits:
             drain_bytes=settings.drain_bytes,
             drain_seconds=settings.body_timeout_seconds,
             probe_port=settings.probe_port,
+            unsent_counted=settings.max_body_bytes,
         )
 
 
@@ -180,7 +182,7 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self.head_room: int | None = None  # head bytes still allowed; None once the head is complete
         self.head_deadline: asyncio.TimerHandle | None = None
         self.write_deadline: asyncio.TimerHandle | None = None
-        self.unsent = 0  # bytes of answers the kernel had not taken when writing paused (UNSENT_ANSWERS)
+        self.unsent = 0  # bytes of answers the kernel had not taken when writing paused, as counted
         self.unanswered: deque[RequestResponseCycle] = deque()  # in request order, as answers go
         self.draining = False
         self.drain_deadline: asyncio.TimerHandle | None = None
@@ -386,7 +388,8 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         if self.write_deadline is None:
             self.write_deadline = self.loop.call_later(self.limits.write_timeout, self._write_timed_out)
         if not self.unsent:
-            self.unsent = self.transport.get_write_buffer_size()
+            # at most a body's worth: one slow reader must leave room for the others' requests
+            self.unsent = min(self.transport.get_write_buffer_size(), self.limits.unsent_counted)
             UNSENT_ANSWERS.bytes += self.unsent
 
     def resume_writing(self) -> None:

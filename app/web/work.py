@@ -12,9 +12,9 @@ Admission: each request holds its declared body size (the whole limit when undec
 moment it is accepted to its answer; past TERRITORIALITE_MAX_QUEUED_BYTES in all, a request is
 refused at once with a 503 and Retry-After, before its body is read, instead of waiting in a queue
 without end. The answers clients have not read yet count too (UNSENT_ANSWERS: what the kernel has
-not taken of them, app.web.protocol): twenty clients leaving 15 MB answers unread took a worker to
-372 MiB. Memory is thereby bounded too: bodies being received, waiting and computed, answers
-waiting to be written.
+not taken of them, app.web.protocol), each as one body at most, so that one slow reader leaves room
+for others' requests: twenty clients leaving 15 MB answers unread took a worker to 372 MiB. Memory
+is thereby bounded too: bodies being received, waiting and computed, answers waiting to be written.
 """
 
 from __future__ import annotations

@@ -871,6 +871,22 @@ def test_a_text_quoted_in_a_warning_is_shortened(geography: Geography) -> None:
         assert any("X" * 256 + "…" in text for text in texts)
 
 
+def test_a_name_or_an_identifier_an_answer_repeats_is_shortened(geography: Geography) -> None:
+    """Each ranked role names its Organization and Practitioner again: 87 KB of body whose 60,000-
+    character name 250 roles repeated were a 15 MB answer, forty of them at once 627 MiB."""
+    practitioner = {
+        "resource": {
+            "resourceType": "Practitioner", "id": "p",
+            "identifier": [{"system": "https://rpps.esante.gouv.fr", "value": "8" * 100_000}],
+        }
+    }  # fmt: skip
+    entries = [organization("o", name="N" * 100_000), practitioner]
+    entries += [role(f"r{i}", "Organization/o", practitioner={"reference": "Practitioner/p"}) for i in range(3)]
+    ranked = answer(geography, searchset(*entries)).body["ranking"]
+    assert {r["organization"]["name"] for r in ranked} == {"N" * 256 + "…"}
+    assert {r["practitioner"]["rpps"] for r in ranked} == {"8" * 256 + "…"}
+
+
 def shared_name(roles: int, name_length: int, **request: Any) -> bytes:
     """`roles` roles of one Organization whose name is `name_length` characters long, and so is the
     city of its address, whose postal code several communes share (a warning quotes the city)."""
@@ -881,13 +897,14 @@ def shared_name(roles: int, name_length: int, **request: Any) -> bytes:
 
 
 def test_an_answer_repeating_a_shared_text_past_the_limit_is_a_413(geography: Geography) -> None:
-    """The Organization's name is in each ranked role's answer: 40 roles x 100 KB, 4 MB of answer."""
-    body = shared_name(40, 100_000, patient={"location": {"postal_code": "13001"}})
+    """The Organization's name (256 characters quoted) is in each ranked role's answer: 3,000 roles,
+    more than 1 MiB of answer from 0.2 MB of body."""
+    body = shared_name(3_000, 256, patient={"location": {"postal_code": "13001"}})
     with pytest.raises(ProblemError) as caught:
-        rank_bundle(geography, body, answer_limit=2 * 1024 * 1024)
+        rank_bundle(geography, body, answer_limit=1024 * 1024)
     assert (caught.value.status, caught.value.kind) == (413, "answer-too-large")
-    assert "the answer would hold more than 2,097,152 bytes" in caught.value.detail
-    assert rank_bundle(geography, body).roles == 40  # no limit, no refusal
+    assert "the answer would hold more than 1,048,576 bytes" in caught.value.detail
+    assert rank_bundle(geography, body).roles == 3_000  # no limit, no refusal
 
 
 @pytest.mark.parametrize("answer_format", ["ranking", "bundle"])

@@ -426,10 +426,24 @@ def test_a_body_of_a_million_empty_addresses_is_a_413(client: httpx.Client) -> N
     assert "JSON objects" in response.json()["detail"]
 
 
-def test_an_answer_repeating_a_long_name_for_each_role_is_a_413_not_a_500(client: httpx.Client) -> None:
-    """A 1 MB Organization name in each of 20 ranked roles would be 20 MB of answer, over the 16 MiB
-    the service sends (TERRITORIALITE_MAX_ANSWER_BYTES): once a 500, after building it whole."""
+def test_an_answer_repeating_a_long_name_for_each_role_quotes_256_characters(client: httpx.Client) -> None:
+    """A 1 MB Organization name, in each of 20 ranked roles, was a 20 MB answer, then a 500."""
     entries = [organization("o", name="N" * 1_000_000)] + [role(f"r{i}", "Organization/o") for i in range(20)]
+    response = post(client, {"bundle": searchset(*entries)})
+    assert response.status_code == 200, response.text[:300]
+    assert {r["organization"]["name"] for r in response.json()["ranking"]} == {"N" * 256 + "…"}
+
+
+def test_an_answer_over_the_service_s_limit_is_a_413_not_a_500(client: httpx.Client) -> None:
+    """10,000 roles naming again an Organization and a Practitioner whose name and identifiers are
+    256 four-byte characters each: a 45 MB answer, over the 16 MiB the service sends."""
+    wide = "\U0001f600" * 256
+    practitioner = {"resourceType": "Practitioner", "id": "p", "identifier": [
+        {"system": "https://rpps.esante.gouv.fr", "value": wide},
+        {"system": "urn:oid:1.2.250.1.71.4.2.1", "value": wide},
+    ]}  # fmt: skip
+    entries = [organization("o", name=wide), {"resource": practitioner}]
+    entries += [role(f"r{i}", "Organization/o", practitioner={"reference": "Practitioner/p"}) for i in range(10_000)]
     response = post(client, {"bundle": searchset(*entries)})
     assert response.status_code == 413, response.text[:300]
     assert response.headers["content-type"] == "application/problem+json"

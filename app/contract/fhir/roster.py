@@ -560,8 +560,9 @@ class RosterReader:
         if summary is None:
             resource = found.resource
             assert isinstance(resource, Organization)
+            name = shortened(resource.name) if resource.name is not None else None
             summary = self._organizations[id(resource)] = OrganizationSummary(
-                resource.id, resource.name, _identifier(resource.identifier or (), IDNAT_STRUCT_SYSTEMS)
+                resource.id, name, _identifier(resource.identifier or (), IDNAT_STRUCT_SYSTEMS)
             )
         return summary
 
@@ -709,7 +710,9 @@ _UNION_STEPS = frozenset({"InseeCoding", "list[Coordinate]", "str"})  # pydantic
 
 
 def _identifier(identifiers: Iterable[Identifier], systems: frozenset[str]) -> str | None:
+    """The value of the first identifier of these systems, as an answer quotes it (an answer says
+    it again for each role of the resource: no more than its first 256 characters)."""
     for identifier in identifiers:
         if identifier.value and identifier.system in systems:
-            return identifier.value
+            return shortened(identifier.value)
     return None
