@@ -138,5 +138,8 @@ DESCRIPTIONS: dict[str, str] = {
     "compute_threads": "threads per worker computing bodies over inline_body_bytes, off the event loop",
     "inline_body_bytes": "bodies up to this size are computed on the event loop (cheaper than a thread hop)",
     "drain_bytes": "body bytes read and dropped after an early answer (413, 408, 503), before closing",
-    "max_answer_bytes": "an answer over this size is never sent: a 413 for a FHIR ranking (measured first), else a 500",
+    "max_answer_bytes": (
+        "an answer over this size is never sent: a 413 for a FHIR ranking (measured first), else a 500;"
+        " also the answers a worker holds at once (beyond, a 503)"
+    ),
 }

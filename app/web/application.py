@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        work = Work(settings.max_queued_bytes, settings.compute_threads)
+        work = Work(settings.max_queued_bytes, settings.compute_threads, settings.max_answer_bytes)
         report_accept_failures_quietly(asyncio.get_running_loop())
         with loading_what_lasts():
             app.state.service = endpoints.Service(settings, Reference.load(settings.geodata_dir), work)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pydantic_core
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from app import __version__
 from app.contract import operations
@@ -120,7 +121,22 @@ async def compute(request: Request, operation: Operation) -> Response:
                 work, functools.partial(ensure_connected, request)
             )
     request.state.ranking_size = ranking_size
-    return Response(content, media_type=media_type)
+    return HeldAnswer(content, media_type, service.work.answer_held(len(content)))
+
+
+class HeldAnswer(Response):
+    """An answer that holds its bytes in the worker's count (app.web.work) until it is handed to its
+    connection; from there, what the kernel has not taken counts (app.web.protocol)."""
+
+    def __init__(self, content: bytes, media_type: str, release: Callable[[], None]) -> None:
+        super().__init__(content, media_type=media_type)
+        self.release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.release()
 
 
 def answer_bytes(

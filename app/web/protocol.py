@@ -182,7 +182,8 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self.head_room: int | None = None  # head bytes still allowed; None once the head is complete
         self.head_deadline: asyncio.TimerHandle | None = None
         self.write_deadline: asyncio.TimerHandle | None = None
-        self.unsent = 0  # bytes of answers the kernel had not taken when writing paused, as counted
+        self.unsent = 0  # bytes of answers the kernel had not taken when writing paused
+        self.unsent_counted = 0  # ... as admission counts them
         self.unanswered: deque[RequestResponseCycle] = deque()  # in request order, as answers go
         self.draining = False
         self.drain_deadline: asyncio.TimerHandle | None = None
@@ -388,9 +389,11 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         if self.write_deadline is None:
             self.write_deadline = self.loop.call_later(self.limits.write_timeout, self._write_timed_out)
         if not self.unsent:
-            # at most a body's worth: one slow reader must leave room for the others' requests
-            self.unsent = min(self.transport.get_write_buffer_size(), self.limits.unsent_counted)
+            self.unsent = self.transport.get_write_buffer_size()
+            # admission counts a body's worth at most: one slow reader leaves room for others' requests
+            self.unsent_counted = min(self.unsent, self.limits.unsent_counted)
             UNSENT_ANSWERS.bytes += self.unsent
+            UNSENT_ANSWERS.counted += self.unsent_counted
 
     def resume_writing(self) -> None:
         super().resume_writing()
@@ -399,7 +402,8 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
 
     def _answers_taken(self) -> None:
         UNSENT_ANSWERS.bytes -= self.unsent
-        self.unsent = 0
+        UNSENT_ANSWERS.counted -= self.unsent_counted
+        self.unsent = self.unsent_counted = 0
 
     def _cancel_write_deadline(self) -> None:
         if self.write_deadline is not None:

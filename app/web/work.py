@@ -13,8 +13,10 @@ moment it is accepted to its answer; past TERRITORIALITE_MAX_QUEUED_BYTES in all
 refused at once with a 503 and Retry-After, before its body is read, instead of waiting in a queue
 without end. The answers clients have not read yet count too (UNSENT_ANSWERS: what the kernel has
 not taken of them, app.web.protocol), each as one body at most, so that one slow reader leaves room
-for others' requests: twenty clients leaving 15 MB answers unread took a worker to 372 MiB. Memory
-is thereby bounded too: bodies being received, waiting and computed, answers waiting to be written.
+for others' requests: twenty clients leaving 15 MB answers unread took a worker to 372 MiB. And the
+answers it holds at once, computed or unread, within TERRITORIALITE_MAX_ANSWER_BYTES (`answer_held`).
+Memory is thereby bounded too: bodies being received, waiting and computed, answers waiting to be
+written.
 """
 
 from __future__ import annotations
@@ -39,26 +41,30 @@ logger = logging.getLogger("territorialite")
 
 
 class UnsentAnswers:
-    """The bytes of answers a worker has written that its clients have not read yet, in all."""
+    """The answers a worker has written that its clients have not read yet: their bytes in all, and
+    as admission counts them (each as one body at most)."""
 
     def __init__(self) -> None:
         self.bytes = 0
+        self.counted = 0
 
 
 UNSENT_ANSWERS = UnsentAnswers()
 
 
 class Work:
-    def __init__(self, max_queued_bytes: int, threads: int) -> None:
+    def __init__(self, max_queued_bytes: int, threads: int, max_answer_bytes: int) -> None:
         self.capacity = max_queued_bytes
         self.held = 0
+        self.answer_capacity = max_answer_bytes
+        self.answers = 0  # bytes of answers computed and not yet handed to the connection
         self.threads = asyncio.Semaphore(threads)
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="territorialite-compute")
 
     @contextlib.contextmanager
     def admitted(self, size: int) -> Iterator[None]:
         """Holds `size` bytes of the worker's capacity for one request, or refuses it now."""
-        if self.held + UNSENT_ANSWERS.bytes + size > self.capacity:
+        if self.held + UNSENT_ANSWERS.counted + size > self.capacity:
             raise ProblemError(
                 "service-busy",
                 f"this worker holds as much work as it accepts; retry in {RETRY_AFTER_SECONDS} s",
@@ -69,6 +75,26 @@ class Work:
             yield
         finally:
             self.held -= size
+
+    def answer_held(self, size: int) -> Callable[[], None]:
+        """Holds an answer of `size` bytes until it is handed to its connection (the release
+        returned), or refuses it with a 503 when, with the answers computed or written and not yet
+        read, it would pass TERRITORIALITE_MAX_ANSWER_BYTES: a worker holds one answer of that size
+        at most. An answer's size is known only once it is computed: requests admitted together
+        by their small bodies made answers of 16 MB each, 551 MiB at once (a reviewer's run)."""
+        waiting = self.answers + UNSENT_ANSWERS.bytes
+        if waiting and waiting + size > self.answer_capacity:
+            raise ProblemError(
+                "service-busy",
+                f"this worker holds as many answers as it sends at once; retry in {RETRY_AFTER_SECONDS} s",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        self.answers += size
+
+        def release() -> None:
+            self.answers -= size
+
+        return release
 
     async def run(self, function: Callable[[], T], after_waiting: Callable[[], Awaitable[None]]) -> T:
         """`function` on a compute thread, in turn. When its turn had to be waited for, `after_waiting`

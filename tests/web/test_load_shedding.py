@@ -152,10 +152,10 @@ def test_an_answer_over_the_cap_is_never_sent() -> None:
     assert "AnswerTooLargeError" in capped.logs()
 
 
-def fhir_ranking_of_10000_roles() -> bytes:
-    """1.5 MB of FHIR whose ranking answer is 10.7 MB: 10,000 roles of one Practitioner and one
-    Organization, whose name and identifiers (256 characters, as much as an answer quotes) each
-    ranked role names again."""
+def fhir_ranking_of(roles: int) -> bytes:
+    """FHIR whose ranking answer is about 1 KB a role (10,000 roles: 1.5 MB of body, 10.7 MB of
+    answer): roles of one Practitioner and one Organization, whose name and identifiers (256
+    characters, as much as an answer quotes) each ranked role names again."""
     organisation = {
         "resourceType": "Organization", "id": "o", "name": "N" * 256,
         "address": [{"extension": [{"url": INSEE_CODE_EXTENSION, "valueCoding": {"code": "13055"}}]}],
@@ -166,7 +166,7 @@ def fhir_ranking_of_10000_roles() -> bytes:
     role = {"resourceType": "PractitionerRole", "organization": {"reference": "Organization/o"},
             "practitioner": {"reference": "Practitioner/p"}}  # fmt: skip
     entries: list[dict[str, Any]] = [{"resource": organisation}, {"resource": practitioner}]
-    entries += [{"resource": {**role, "id": f"r{i}"}} for i in range(10_000)]
+    entries += [{"resource": {**role, "id": f"r{i}"}} for i in range(roles)]
     bundle = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
     return json.dumps({"bundle": bundle}, separators=(",", ":")).encode()
 
@@ -189,10 +189,11 @@ def small_ranking(server: LiveServer) -> int:
 def test_answers_left_unread_count_in_the_bytes_a_worker_holds() -> None:
     """Twenty clients leaving 15 MB answers unread took a worker to 372 MiB: what the kernel has not
     taken of an answer now counts, as one body at most, until it is read or its client leaves. Room
-    for 4 MiB (twice the body limit): one unread answer leaves room for a request, two do not."""
+    for 4 MiB (twice the body limit): one unread answer leaves room for a request, two do not.
+    Answers of 8 MB: two fit in the 16 MiB of answers a worker holds at once."""
     server = LiveServer().start()
     try:
-        body = fhir_ranking_of_10000_roles()
+        body = fhir_ranking_of(7_500)
         first = left_unread(server.port, body)
         beside_one = small_ranking(server)
         second = left_unread(server.port, body)
@@ -204,3 +205,26 @@ def test_answers_left_unread_count_in_the_bytes_a_worker_holds() -> None:
     finally:
         server.stop()
     assert (beside_one, beside_two, once_one_is_gone) == (200, 503, 200)
+
+
+def test_a_worker_holds_one_big_answer_at_a_time() -> None:
+    """Forty 135 KB bodies admitted together made answers of 16 MB each, 551 MiB at once (a review):
+    answers computed or left unread hold TERRITORIALITE_MAX_ANSWER_BYTES (16 MiB) at most, and one
+    that would pass it is refused with a 503 once computed; a small one still goes."""
+    server = LiveServer().start()
+    try:
+        body = fhir_ranking_of(10_000)  # a 10.7 MB answer
+        unread = left_unread(server.port, body)
+        big = httpx.post(server.base_url + "/v1/rankings/fhir", content=body,
+                         headers={"content-type": "application/json"}, timeout=60)  # fmt: skip
+        small = small_ranking(server)
+        unread.close()
+        time.sleep(0.5)
+        big_again = httpx.post(server.base_url + "/v1/rankings/fhir", content=body,
+                               headers={"content-type": "application/json"}, timeout=60)  # fmt: skip
+    finally:
+        server.stop()
+    assert big.status_code == 503, big.text[:300]
+    assert "as many answers as it sends at once" in big.json()["detail"]
+    assert big.headers["retry-after"] == "1"
+    assert (small, big_again.status_code) == (200, 200)
