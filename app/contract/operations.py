@@ -67,7 +67,7 @@ class Reference:
 def parse(body: bytes, adapter: TypeAdapter[Body], validate_the_text: bool = False) -> Body:
     """The body validated. Read once, by jiter, when no repeated key, NaN or number beyond a double
     can be in it; otherwise checked first by the standard library, which names what is wrong, then
-    read by jiter all the same. Its document is validated as Python objects, errors worded as
+    read by pydantic's own JSON reader. Its document is validated as Python objects, errors worded as
     pydantic words them for JSON, each error holding the document's own value, not a copy (pydantic
     validating the text gives each error a copy of its input: a few errors on 2 MB of nested objects
     took a process 284 MB above its size). A body of more than BOUNDED_FROM bytes is validated in

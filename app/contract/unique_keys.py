@@ -9,8 +9,8 @@ Two readings, one verdict. jiter (pydantic's own JSON parser, in Rust) reads a b
 refuses repeated keys and NaN itself; a body it accepts, where no number can exceed a double, is the
 document. Any other body is read again by the standard library's parser, which reports every
 object's members: it names the repeated key and its pointer, or the number, or lets the validation
-say why the body is not JSON; a body it accepts is then read by jiter all the same (`read_checked`),
-every number in it now one jiter reads as pydantic's own reader does. The fast reading never
+say why the body is not JSON; a body it accepts is then read by pydantic's own JSON reader
+(`read_checked`), every number in it now one that reads as validating the text would read it. The fast reading never
 accepts what the slow one refuses (tests/contract/test_native_reading.py checks both on the same
 bodies, and that their documents validate as pydantic validates the text). Audit batches, which
 pydantic reads from the text in any case, take the slow reading's check alone: it keeps none of the

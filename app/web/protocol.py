@@ -39,7 +39,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
-from app.contract.limits import MAX_HEADER_BYTES
+from app.contract.limits import DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES
 from app.contract.problems import ProblemError
 from app.settings import Settings
 from app.web import metrics
@@ -62,7 +62,7 @@ class ConnectionLimits:
     drain_bytes: int
     drain_seconds: float
     probe_port: int | None = None
-    unsent_counted: int = 2 * 1024 * 1024  # an unread answer counts as one body at most (the body limit)
+    unsent_counted: int = DEFAULT_MAX_BODY_BYTES  # an unread answer counts as one body at most (the body limit)
 
     @classmethod
     def of(cls, settings: Settings, descriptors: int) -> ConnectionLimits:
