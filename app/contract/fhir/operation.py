@@ -80,8 +80,9 @@ ANSWER_ENVELOPE_BYTES = 1024  # what joins the parts: brackets, commas, the list
 # A Bundle answer is the Bundle sent, each entry once, with a score per role and the warnings: what
 # it sends back of the body is at most NUMBER_GROWTH times the body (a number sent as 1e15, 4 bytes,
 # is written back as 1000000000000000.0, 18; no other JSON grows when written again), a role's score
-# at most SCORE_BYTES. Only when that bound and the warnings could exceed the limit is every entry
-# measured (15 ms for the bench's 1,000 roles, the time of serialising them).
+# at most SCORE_BYTES (475-487 measured on the bench's roles). Only when that bound and the warnings
+# could exceed the limit is every entry measured (15 ms for the bench's 1,000 roles, the time of
+# serialising them).
 NUMBER_GROWTH = 5
 SCORE_BYTES = 1024
 
@@ -176,12 +177,12 @@ def parse(body: bytes) -> tuple[FhirRankingRequest, Any]:
         raise _invalid(error) from None
 
 
-# Each JSON object of a FHIR body may become a validated model of about 680 bytes, an Address of
-# `{}` from 3 bytes of body: 2 MB of `"address": [{}, {}, ...]` in an Organization built 650,000
-# of them and took a worker to 524 MiB. A directory's bundle holds one object per 73 to 79 bytes
-# (the IG's examples in tests/fixtures/fhir, compacted: 77-79; the bench's 1,000 practice sites:
-# 25,004 in 1.8 MB); a body of more than MANY_OBJECTS holding more than one per OBJECT_BYTES is
-# refused (project choice: at most 65,536 objects, about 45 MB of models, in 2 MiB).
+# Each JSON object of a FHIR body may become a validated model of about 580 bytes (tracemalloc: 576
+# for an Address validated from `{}`, 3 bytes of body): 2 MB of `"address": [{}, {}, ...]` in an
+# Organization built 650,000 of them and took a worker to 524 MiB. A directory's bundle holds one
+# object per 73 to 79 bytes (the IG's examples in tests/fixtures/fhir, compacted: 77-79; the bench's
+# 1,000 practice sites: 25,004 in 1.8 MB); a body of more than MANY_OBJECTS holding more than one
+# per OBJECT_BYTES is refused (project choice: at most 65,536 objects, about 38 MB of models, in 2 MiB).
 MANY_OBJECTS = 20_000
 OBJECT_BYTES = 32
 
@@ -189,7 +190,7 @@ OBJECT_BYTES = 32
 def _refuse_dense(body: bytes, document: Any) -> None:
     """A 413 when the document holds more objects than allowed: counted only when the body has more
     `{` than that (every object opens with one; a string may hold more). The document, read before
-    (its 400s first), is what remains of such a body: 45 MB for 650,000 empty objects, no model."""
+    (its 400s first), is what remains of such a body: 47 MB for 650,000 empty objects (tracemalloc), no model."""
     allowed = max(MANY_OBJECTS, len(body) // OBJECT_BYTES)
     if body.count(b"{") <= allowed:
         return
