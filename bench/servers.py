@@ -85,11 +85,21 @@ def _wait(url: str, path: str | None, process: subprocess.Popen[bytes]) -> float
 
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (uvicorn's workers), in MB."""
+    return _status_mb(pid, "VmRSS:")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The most resident memory a process and its children each reached since they started (the
+    kernel's high-water mark, VmHWM), summed, in MB: with one worker, that worker's peak."""
+    return _status_mb(pid, "VmHWM:")
+
+
+def _status_mb(pid: int, field: str) -> float:
     total = 0
     for candidate in [pid, *_children(pid)]:
         with contextlib.suppress(FileNotFoundError):
             for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     total += int(line.split()[1])
     return total / 1024
 
