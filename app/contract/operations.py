@@ -117,12 +117,13 @@ def rank(reference: Reference, body: bytes) -> tuple[dict[str, object], int]:
     """The ranking answer, and the number of physicians ranked."""
     request = parse(body, RANKING_REQUEST)
     roster = roster_of(request["physicians"])
+    location, policy, limit = patient_location(request), get_policy(policy_name(request)), request.get("limit")
+    del request  # its objects are freed before the engine's arrays are made (below)
     duplicates = duplicate_id_errors(roster.ids, pointer("physicians"))
     if duplicates:
         raise invalid_fields("physician ids must be unique", duplicates)
-    policy = get_policy(policy_name(request))
     try:
-        result = rank_physicians(reference.geography, patient_location(request), roster, policy, request.get("limit"))
+        result = rank_physicians(reference.geography, location, roster, policy, limit)
     except PatientLocationError as error:
         raise from_patient_location_error(error) from error
     return presenters.ranking(result, reference.geography, etht01_message()), len(roster)
