@@ -31,7 +31,13 @@ from app.contract.problems import (
     from_validation_error,
     patient_location_field_error,
 )
-from app.contract.requests import RECORDED_SESSION, RecordedSession, scenario_consistency_errors, scenario_of
+from app.contract.requests import (
+    RECORDED_SESSION,
+    RecordedSession,
+    UnknownLocalOffset,
+    scenario_consistency_errors,
+    scenario_of,
+)
 from app.geography import Geography
 from app.territoriality.patients import PatientLocationError
 from app.territoriality.rulings import Aspect, Catalogue, CheckStatus, Verdict
@@ -307,9 +313,13 @@ def isoformat(moment: datetime) -> str:
     code asks for it by a name made anew at each call, and CPython's method cache keeps such a name
     alive until another lookup takes its slot: after twenty 1,000-session audits, 46 to 74 strings
     'utcoffset' were all that was left in otherwise empty 1 MiB blocks of Python's allocator, which
-    the worker could not give back (counted by walking the allocator's pools; none this way)."""
+    the worker could not give back (counted by walking the allocator's pools; none this way).
+    An unknown local offset is written back as it came, "Z" or "-00:00", never as "+00:00"."""
+    local = moment.replace(tzinfo=None).isoformat()
+    if isinstance(moment.tzinfo, UnknownLocalOffset):
+        return local + moment.tzinfo.written
     offset = moment.tzinfo.utcoffset(moment) if moment.tzinfo is not None else None
-    return moment.replace(tzinfo=None).isoformat() + ("" if offset is None else _offset_text(offset))
+    return local + ("" if offset is None else _offset_text(offset))
 
 
 def _offset_text(offset: timedelta) -> str:

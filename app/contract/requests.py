@@ -10,6 +10,7 @@ from __future__ import annotations
 import marshal
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
 from pydantic import (
@@ -20,6 +21,8 @@ from pydantic import (
     Field,
     GetPydanticSchema,
     StringConstraints,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
 from pydantic import with_config as pydantic_config
 from pydantic_core import core_schema
@@ -65,18 +68,57 @@ WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 # RFC 3339, section 5.6: date-time = full-date "T" full-time, with a Z or a ±hh:mm offset ("T" and
 # "Z" may be lower case, as its note says).
 RFC3339_DATE_TIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:(?P<second>[0-9]{2})(?:\.[0-9]+)?"
+    r"(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
+NOT_RFC3339 = "give an RFC 3339 date-time with its offset, such as 2026-11-20T10:00:00+01:00"
+# RFC 3339 allows second 60 where a leap second was inserted (section 5.6); Python's datetime has no
+# second 60, and pydantic's own words for it ("unexpected extra characters") would blame the text.
+LEAP_SECOND = "a leap second (second 60) is not accepted: give a date-time whose seconds are 00 to 59"
 
 
-def _rfc3339_text(value: Any) -> Any:
+class UnknownLocalOffset(tzinfo):
+    """The time in UTC known, the offset to local time not: "Z" (RFC 9557, section 2, which updates
+    RFC 3339's section 4.3) or "-00:00" (RFC 3339's own way, still allowed), both unlike "+00:00",
+    which implies UTC is the preferred reference point. Read as UTC, written back as it was written,
+    so that an answer never claims a local offset the session did not state."""
+
+    def __init__(self, written: str) -> None:
+        self.written = written
+
+    def utcoffset(self, moment: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def dst(self, moment: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, moment: datetime | None) -> str:
+        return self.written
+
+    def __repr__(self) -> str:
+        return f"UnknownLocalOffset({self.written!r})"
+
+
+UNKNOWN_LOCAL_OFFSETS = {
+    "Z": UnknownLocalOffset("Z"),
+    "z": UnknownLocalOffset("Z"),
+    "-00:00": UnknownLocalOffset("-00:00"),
+}
+
+
+def _rfc3339(value: Any, read: ValidatorFunctionWrapHandler) -> datetime:
     """Only RFC 3339 text: pydantic alone also reads numbers (0 is 1970) and other ISO 8601 shapes."""
-    if not isinstance(value, str) or not RFC3339_DATE_TIME.fullmatch(value):
-        raise ValueError("give an RFC 3339 date-time with its offset, such as 2026-11-20T10:00:00+01:00")
-    return value
+    shape = RFC3339_DATE_TIME.fullmatch(value) if isinstance(value, str) else None
+    if shape is None:
+        raise ValueError(NOT_RFC3339)
+    if shape["second"] == "60":
+        raise ValueError(LEAP_SECOND)
+    moment: datetime = read(value)
+    unknown = UNKNOWN_LOCAL_OFFSETS.get(shape["offset"])
+    return moment if unknown is None else moment.replace(tzinfo=unknown)
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+Timestamp = Annotated[AwareDatetime, WrapValidator(_rfc3339)]
 
 
 @strict

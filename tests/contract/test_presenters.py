@@ -93,6 +93,17 @@ def test_a_timestamp_is_written_as_isoformat_writes_it(moment: datetime, offset:
 
 
 def test_a_validated_timestamp_is_written_as_isoformat_writes_it() -> None:
-    for text in ("2026-11-20T10:00:00Z", "2026-11-20T10:00:00.123+05:45", "2026-11-20T10:00:00-09:30"):
+    for text in ("2026-11-20T10:00:00+00:00", "2026-11-20T10:00:00.123+05:45", "2026-11-20T10:00:00-09:30"):
         moment = TypeAdapter(Timestamp).validate_python(text)
         assert isoformat(moment) == moment.isoformat()
+
+
+def test_an_unknown_local_offset_is_written_as_it_came() -> None:
+    for text, written in (
+        ("2026-11-20T10:00:00Z", "2026-11-20T10:00:00Z"),
+        ("2026-11-20t10:00:00.5z", "2026-11-20T10:00:00.500000Z"),
+        ("2026-11-20T10:00:00-00:00", "2026-11-20T10:00:00-00:00"),
+    ):
+        moment = TypeAdapter(Timestamp).validate_python(text)
+        assert moment.utcoffset() == timedelta(0)
+        assert isoformat(moment) == written

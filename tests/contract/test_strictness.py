@@ -28,10 +28,15 @@ def judged(reference: operations.Reference, timestamp: object) -> dict:
 @pytest.mark.parametrize(
     ("timestamp", "read_as"),
     [
-        ("2026-11-20T10:00:00Z", "2026-11-20T10:00:00+00:00"),
+        # Z and -00:00: the time in UTC known, the local offset not (RFC 9557 s.2, RFC 3339 s.4.3),
+        # unlike +00:00: each written back as it came
+        ("2026-11-20T10:00:00Z", "2026-11-20T10:00:00Z"),
         ("2026-11-20T10:00:00.5+01:00", "2026-11-20T10:00:00.500000+01:00"),
-        ("2026-11-20t10:00:00z", "2026-11-20T10:00:00+00:00"),  # RFC 3339 5.6: T and Z may be lower case
-        ("2026-11-20T10:00:00-00:00", "2026-11-20T10:00:00+00:00"),
+        ("2026-11-20t10:00:00z", "2026-11-20T10:00:00Z"),  # RFC 3339 5.6: T and Z may be lower case
+        ("2026-11-20T10:00:00-00:00", "2026-11-20T10:00:00-00:00"),
+        ("2026-11-20T23:30:00.25-00:00", "2026-11-20T23:30:00.250000-00:00"),
+        ("2026-11-20T10:00:00+00:00", "2026-11-20T10:00:00+00:00"),
+        ("2026-11-20T10:00:00-00:30", "2026-11-20T10:00:00-00:30"),
     ],
 )
 def test_rfc3339_timestamps_are_read(reference: operations.Reference, timestamp: str, read_as: str) -> None:
@@ -52,6 +57,25 @@ def test_anything_else_is_an_invalid_session(reference: operations.Reference, ti
         {
             "pointer": "/sessions/0/timestamp",
             "detail": "give an RFC 3339 date-time with its offset, such as 2026-11-20T10:00:00+01:00",
+        }
+    ]
+
+
+def test_an_unknown_local_offset_counts_on_its_utc_day(reference: operations.Reference) -> None:
+    sessions = [{**SESSION, "session_id": f"s{n}", "timestamp": t}
+                for n, t in enumerate(["2026-11-20T23:30:00-00:00", "2026-11-21T00:30:00-00:00"])]  # fmt: skip
+    answer = operations.audit(reference, json.dumps({"sessions": sessions}).encode())
+    assert list(answer["summary"]["per_day"]) == ["2026-11-20", "2026-11-21"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("timestamp", ["2016-12-31T23:59:60Z", "2016-12-31T23:59:60.5+00:00"])
+def test_a_leap_second_is_refused_in_words_of_its_own(reference: operations.Reference, timestamp: str) -> None:
+    session = judged(reference, timestamp)
+    assert session["status"] == "invalid"
+    assert session["errors"] == [
+        {
+            "pointer": "/sessions/0/timestamp",
+            "detail": "a leap second (second 60) is not accepted: give a date-time whose seconds are 00 to 59",
         }
     ]
 
