@@ -390,6 +390,35 @@ def test_an_element_read_with_the_wrong_type_is_a_422_naming_it(geography: Geogr
     assert (problem.status, [e.pointer for e in problem.errors]) == (422, [at])
 
 
+@pytest.mark.parametrize(
+    ("resource", "at"),
+    [
+        ({"resourceType": "Practitioner", "identifier": [0]}, ["/identifier/0"]),
+        ({"resourceType": "Organization", "meta": 5, "identifier": [0, 0]},
+         ["/meta", "/identifier/0", "/identifier/1"]),
+        ({"identifier": [0]}, ["/resourceType"]),
+        ({"resourceType": 5}, ["/resourceType"]),
+        (5, [""]),
+        ({"resourceType": "PractitionerRole", "contained": [{}, {"resourceType": "Organization", "name": 5}, 3]},
+         ["/contained/0/resourceType", "/contained/1/name", "/contained/2"]),
+    ],
+)  # fmt: skip
+def test_each_mistake_is_counted_once(geography: Geography, resource: Any, at: list[str]) -> None:
+    """A resource is validated by one model, its type's or the fallback's: each mistake one error,
+    the count saying as many as are listed (a union trying both said some twice or three times)."""
+    problem = refused(
+        geography, {"bundle": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": resource}]}}
+    )
+    assert [e.pointer for e in problem.errors] == [f"/bundle/entry/0/resource{pointer}" for pointer in at]
+    assert problem.detail == f"{len(at)} invalid field(s)"
+    assert problem.error_count == len(at)
+
+
+def test_a_member_named_as_a_resource_type_keeps_its_name_in_the_pointer(geography: Geography) -> None:
+    problem = refused(geography, {"Practitioner": 1, "bundle": searchset(role("r1"))})
+    assert [(e.pointer, e.detail) for e in problem.errors] == [("/Practitioner", "unknown field")]
+
+
 def test_coordinates_out_of_range_are_refused(geography: Geography) -> None:
     geolocation = {
         "url": "http://hl7.org/fhir/StructureDefinition/geolocation",

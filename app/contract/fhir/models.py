@@ -9,8 +9,8 @@ reader may do with what it does not know (of an extension, only its URL is looke
 one of those read). What is read is read strictly: a string where FHIR has a string, a list where
 FHIR has a list, else a 422 naming the element; a JSON null counts as absent.
 
-A resource's type is told by its `resourceType` string in pydantic-core itself (a tagged union over
-the four types read), then, for any other type, by a fallback model: no Python call per resource.
+A resource's type is told by its `resourceType` string: one Python call a resource picks its model,
+one of the four types read, or a fallback model for any other type.
 """
 
 # ruff: noqa: N815  (FHIR element names are camelCase: the models keep them as the JSON spells them)
@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, model_validator
 
 from app.contract.limits import MAX_FHIR_ENTRIES, MAX_PHYSICIANS
 from app.contract.requests import Patient, PolicyName, WholeNumber
@@ -151,36 +150,36 @@ class Location(Resource):
     position: Position | None = None
 
 
-def _other_than(read: frozenset[str]) -> AfterValidator:
-    def check(kind: str) -> str:
-        if kind in read:  # the tagged union refused it: its own errors say why, this one is dropped
-            raise PydanticCustomError(READ_TYPE_ERROR, "a resource of a type read is not an other resource")
-        return kind
-
-    return AfterValidator(check)
-
-
-READ_TYPE_ERROR = "fhir_read_type"
-
-
 class OtherResource(Resource):
     """A resource of a type the ranking does not read (an OperationOutcome, a HealthcareService...)."""
-
-    resourceType: Annotated[str, _other_than(READ_TYPES)]
 
 
 class OtherContainedResource(Resource):
     """A contained resource of a type not read in `contained` (a PractitionerRole there is not a candidate)."""
 
-    resourceType: Annotated[str, _other_than(READ_TYPES - {ROLE})]
+
+def _branch_of(read: frozenset[str], other: str) -> Discriminator:
+    """The model a resource is validated by, told by its `resourceType`: its own for a type read, the
+    fallback `other` for any other value (missing or not a string included: the fallback names the
+    mistake). One branch a resource, so that each mistake is one error: a union trying each branch in
+    turn said each again, and counted it twice or three times."""
+
+    def branch(resource: Any) -> str:
+        declared = (
+            resource.get("resourceType") if isinstance(resource, dict) else getattr(resource, "resourceType", None)
+        )
+        return declared if isinstance(declared, str) and declared in read else other
+
+    return Discriminator(branch)
 
 
-# A union tried left to right: the tagged union (decided on `resourceType` by pydantic-core) first,
-# the fallback for any other type second. A resource of a type read that is invalid fails both: the
-# fallback's error is then dropped (READ_TYPE_ERROR) and the tagged union's name the element.
+OTHER_RESOURCE, OTHER_CONTAINED = OtherResource.__name__, OtherContainedResource.__name__
 ContainedResource = Annotated[
-    Annotated[Practitioner | Organization | Location, Field(discriminator="resourceType")] | OtherContainedResource,
-    Field(union_mode="left_to_right"),
+    Annotated[Practitioner, Tag(PRACTITIONER)]
+    | Annotated[Organization, Tag(ORGANIZATION)]
+    | Annotated[Location, Tag(LOCATION)]
+    | Annotated[OtherContainedResource, Tag(OTHER_CONTAINED)],
+    _branch_of(READ_TYPES - {ROLE}, OTHER_CONTAINED),
 ]
 
 
@@ -193,9 +192,12 @@ class PractitionerRole(Resource):
 
 
 AnyResource = Annotated[
-    Annotated[PractitionerRole | Practitioner | Organization | Location, Field(discriminator="resourceType")]
-    | OtherResource,
-    Field(union_mode="left_to_right"),
+    Annotated[PractitionerRole, Tag(ROLE)]
+    | Annotated[Practitioner, Tag(PRACTITIONER)]
+    | Annotated[Organization, Tag(ORGANIZATION)]
+    | Annotated[Location, Tag(LOCATION)]
+    | Annotated[OtherResource, Tag(OTHER_RESOURCE)],
+    _branch_of(READ_TYPES, OTHER_RESOURCE),
 ]
 
 
@@ -224,17 +226,15 @@ class FhirRankingRequest(BaseModel):
     format: Literal["ranking", "bundle"] = "ranking"
 
 
-def is_union_step(step: str | int) -> bool:
-    """A step pydantic adds to an error's location for a union branch: not part of the JSON."""
-    return isinstance(step, str) and (is_tagged_branch(step) or step in READ_TYPES or step in _FALLBACKS)
+def json_steps(loc: tuple[str | int, ...]) -> list[str | int]:
+    """An error's location without the step pydantic adds for a resource's branch: the name of its
+    model, right after an entry's `resource` or an item of `contained` (a member of the same name
+    elsewhere, such as an unknown one at the top level, is the JSON's own)."""
+    return [step for at, step in enumerate(loc) if not (step in _BRANCHES and _is_resource(loc[:at]))]
 
 
-def is_tagged_branch(step: str | int) -> bool:
-    return isinstance(step, str) and step.startswith("tagged-union[")
+def _is_resource(path: tuple[str | int, ...]) -> bool:
+    return path[-1:] == ("resource",) or (len(path) >= 2 and isinstance(path[-1], int) and path[-2] == "contained")
 
 
-def is_fallback(step: str | int) -> bool:
-    return step in _FALLBACKS
-
-
-_FALLBACKS = frozenset({OtherResource.__name__, OtherContainedResource.__name__})
+_BRANCHES = READ_TYPES | {OTHER_RESOURCE, OTHER_CONTAINED}

@@ -3,7 +3,7 @@ with the one engine (rank_physicians), answer in the format asked."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -13,7 +13,7 @@ from pydantic_core import CoreConfig
 
 from app.contract.bounded import failing_fast_validator, trimmed, trimmed_within
 from app.contract.fhir import answers
-from app.contract.fhir.models import READ_TYPE_ERROR, FhirRankingRequest, is_fallback, is_tagged_branch, is_union_step
+from app.contract.fhir.models import FhirRankingRequest, json_steps
 from app.contract.fhir.roster import Candidate, read_roster
 from app.contract.limits import MAX_FIELD_ERRORS
 from app.contract.problems import (
@@ -237,27 +237,14 @@ _FHIR_SCHEMA = FhirRankingRequest.__pydantic_core_schema__
 _FAILING_FAST = failing_fast_validator(_FHIR_SCHEMA, CoreConfig(**_FHIR_SCHEMA["schema"]["config"]))
 
 
-_UNION_NOISE = frozenset({READ_TYPE_ERROR, "union_tag_not_found", "union_tag_invalid"})
-
-
 def _invalid(error: ValidationError, stopped_early: bool = False, left_out: int = 0) -> ProblemError:
-    """The errors, each at its element, the first MAX_FIELD_ERRORS of them (the rest counted). A
-    resource goes through a union (its type's model, else the fallback for types not read): the
-    branch names leave the pointers, and when the resource is of a type read, what the fallback
-    says of it is dropped (its own model's errors say it all). `stopped_early`: each list was read
-    up to its first wrong item only, and the detail says so; `left_out`: unknown members counted."""
-    found = first_error_details(error, 3 * MAX_FIELD_ERRORS)  # a union says each mistake up to 3 times
+    """The errors, each at its element, the first MAX_FIELD_ERRORS of them (the rest counted); the
+    name of a resource's branch leaves the pointers. `stopped_early`: each list was read up to its
+    first wrong item only, and the detail says so; `left_out`: unknown members counted."""
+    found = first_error_details(error, MAX_FIELD_ERRORS)
     if found[0]["type"] == "json_invalid":
         return ProblemError("malformed-json", found[0]["msg"])
-    typed = {e["loc"][:j] for e in found if e["type"] not in _UNION_NOISE for j in _steps(e["loc"], is_tagged_branch)}
-    errors = [
-        FieldError(
-            pointer(*(step for step in e["loc"] if not is_union_step(step))),
-            worded(e, read_natively=True),
-        )
-        for e in found
-        if e["type"] not in _UNION_NOISE and not any(e["loc"][:j] in typed for j in _steps(e["loc"], is_fallback))
-    ][:MAX_FIELD_ERRORS]
+    errors = [FieldError(pointer(*json_steps(e["loc"])), worded(e, read_natively=True)) for e in found]
     count = error.error_count() + left_out
     if stopped_early:
         detail = (
@@ -266,8 +253,3 @@ def _invalid(error: ValidationError, stopped_early: bool = False, left_out: int 
         )
         return invalid_fields(detail, errors, count)
     return invalid_fields(f"{count} invalid field(s)", errors, count)
-
-
-def _steps(loc: tuple[str | int, ...], branch: Callable[[str | int], bool]) -> list[int]:
-    """Where in `loc` a resource enters a branch of its union."""
-    return [j for j, step in enumerate(loc) if branch(step)]
