@@ -68,20 +68,25 @@ WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 # RFC 3339, section 5.6: date-time = full-date "T" full-time, with a Z or a ±hh:mm offset ("T" and
 # "Z" may be lower case, as its note says).
 RFC3339_DATE_TIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:(?P<second>[0-9]{2})(?:\.[0-9]+)?"
-    r"(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.[0-9]+)?"
+    r"(?P<offset>[Zz]|[+-](?P<offset_hour>[0-9]{2}):(?P<offset_minute>[0-9]{2}))"
 )
 NOT_RFC3339 = "give an RFC 3339 date-time with its offset, such as 2026-11-20T10:00:00+01:00"
-# RFC 3339 allows second 60 where a leap second was inserted (section 5.6); Python's datetime has no
-# second 60, and pydantic's own words for it ("unexpected extra characters") would blame the text.
-LEAP_SECOND = "a leap second (second 60) is not accepted: give a date-time whose seconds are 00 to 59"
+# The ranges of RFC 3339's section 5.6 (second 60 only where a leap second is inserted, 5.7), said
+# in words of their own: pydantic says "unexpected extra characters" for each, which blames the text.
+TIME_PARTS = {"hour": 23, "minute": 59, "offset_hour": 23, "offset_minute": 59}
+PART_NAMES = {"hour": "hour", "minute": "minute", "offset_hour": "offset's hour", "offset_minute": "offset's minute"}
+# Python's datetime has no second 60: a leap second cannot be represented (nor told from an impossible
+# time without a table of leap seconds).
+SECOND_60 = "second 60 is not accepted (RFC 3339 allows it for a leap second only): give seconds 00 to 59"
 
 
 class UnknownLocalOffset(tzinfo):
-    """The time in UTC known, the offset to local time not: "Z" (RFC 9557, section 2, which updates
-    RFC 3339's section 4.3) or "-00:00" (RFC 3339's own way, still allowed), both unlike "+00:00",
-    which implies UTC is the preferred reference point. Read as UTC, written back as it was written,
-    so that an answer never claims a local offset the session did not state."""
+    """The time in UTC known, the offset to local time not: "Z" (RFC 9557, section 2.2, which
+    updates RFC 3339's section 4.3) or "-00:00" (RFC 3339's own way: RFC 9557 prefers Z but does not
+    deprecate it), both unlike "+00:00", which implies UTC is the preferred reference point. Read as
+    UTC and written back as Z (a lower-case z too) or -00:00 as it came, so that an answer never
+    claims a local offset the session did not state."""
 
     def __init__(self, written: str) -> None:
         self.written = written
@@ -94,6 +99,9 @@ class UnknownLocalOffset(tzinfo):
 
     def tzname(self, moment: datetime | None) -> str:
         return self.written
+
+    def __getinitargs__(self) -> tuple[str]:  # tzinfo.__reduce__ asks for it: pickle and copy work
+        return (self.written,)
 
     def __repr__(self) -> str:
         return f"UnknownLocalOffset({self.written!r})"
@@ -111,11 +119,21 @@ def _rfc3339(value: Any, read: ValidatorFunctionWrapHandler) -> datetime:
     shape = RFC3339_DATE_TIME.fullmatch(value) if isinstance(value, str) else None
     if shape is None:
         raise ValueError(NOT_RFC3339)
-    if shape["second"] == "60":
-        raise ValueError(LEAP_SECOND)
+    _refuse_out_of_range(shape)
     moment: datetime = read(value)
     unknown = UNKNOWN_LOCAL_OFFSETS.get(shape["offset"])
     return moment if unknown is None else moment.replace(tzinfo=unknown)
+
+
+def _refuse_out_of_range(shape: re.Match[str]) -> None:
+    for part, highest in TIME_PARTS.items():
+        if shape[part] is not None and int(shape[part]) > highest:
+            raise ValueError(f"the {PART_NAMES[part]} is {shape[part]}: RFC 3339 allows 00 to {highest}")
+    second = int(shape["second"])
+    if second == 60:
+        raise ValueError(SECOND_60)
+    if second > 60:
+        raise ValueError(f"the second is {shape['second']}: RFC 3339 allows 00 to 59, and 60 for a leap second")
 
 
 Timestamp = Annotated[AwareDatetime, WrapValidator(_rfc3339)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -107,3 +109,4 @@ def test_an_unknown_local_offset_is_written_as_it_came() -> None:
         moment = TypeAdapter(Timestamp).validate_python(text)
         assert moment.utcoffset() == timedelta(0)
         assert isoformat(moment) == written
+        assert isoformat(pickle.loads(pickle.dumps(moment))) == isoformat(copy.deepcopy(moment)) == written

@@ -61,23 +61,38 @@ def test_anything_else_is_an_invalid_session(reference: operations.Reference, ti
     ]
 
 
-def test_an_unknown_local_offset_counts_on_its_utc_day(reference: operations.Reference) -> None:
+def test_an_unknown_local_offset_counts_on_the_day_written(reference: operations.Reference) -> None:
     sessions = [{**SESSION, "session_id": f"s{n}", "timestamp": t}
-                for n, t in enumerate(["2026-11-20T23:30:00-00:00", "2026-11-21T00:30:00-00:00"])]  # fmt: skip
+                for n, t in enumerate(["2026-11-20T23:30:00-00:00", "2026-11-21T00:30:00Z"])]  # fmt: skip
     answer = operations.audit(reference, json.dumps({"sessions": sessions}).encode())
     assert list(answer["summary"]["per_day"]) == ["2026-11-20", "2026-11-21"]  # type: ignore[index]
 
 
-@pytest.mark.parametrize("timestamp", ["2016-12-31T23:59:60Z", "2016-12-31T23:59:60.5+00:00"])
-def test_a_leap_second_is_refused_in_words_of_its_own(reference: operations.Reference, timestamp: str) -> None:
+SECOND_60 = "second 60 is not accepted (RFC 3339 allows it for a leap second only): give seconds 00 to 59"
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "detail"),
+    [
+        ("2016-12-31T23:59:60Z", SECOND_60),
+        ("2026-11-20T10:00:60.5+01:00", SECOND_60),
+        ("2026-11-20T10:00:61Z", "the second is 61: RFC 3339 allows 00 to 59, and 60 for a leap second"),
+        ("2026-11-20T24:00:00Z", "the hour is 24: RFC 3339 allows 00 to 23"),
+        ("2026-11-20T10:60:00Z", "the minute is 60: RFC 3339 allows 00 to 59"),
+        ("2026-11-20T10:00:00+24:00", "the offset's hour is 24: RFC 3339 allows 00 to 23"),
+        ("2026-11-20T10:00:00-00:60", "the offset's minute is 60: RFC 3339 allows 00 to 59"),
+    ],
+)  # fmt: skip
+def test_a_time_out_of_rfc3339_s_ranges_is_named(reference: operations.Reference, timestamp: str, detail: str) -> None:
+    """RFC 3339, section 5.6's ranges, each said in words of its own (pydantic's would be "unexpected
+    extra characters at the end of the input"); second 60, a leap second's, cannot be represented."""
     session = judged(reference, timestamp)
     assert session["status"] == "invalid"
-    assert session["errors"] == [
-        {
-            "pointer": "/sessions/0/timestamp",
-            "detail": "a leap second (second 60) is not accepted: give a date-time whose seconds are 00 to 59",
-        }
-    ]
+    assert session["errors"] == [{"pointer": "/sessions/0/timestamp", "detail": detail}]
+
+
+def test_the_highest_values_of_each_range_are_read(reference: operations.Reference) -> None:
+    assert judged(reference, "2026-11-20T23:59:59.999999+23:59")["timestamp"] == "2026-11-20T23:59:59.999999+23:59"
 
 
 def refused(body: bytes) -> dict[str, object]:
