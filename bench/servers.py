@@ -85,23 +85,33 @@ def _wait(url: str, path: str | None, process: subprocess.Popen[bytes]) -> float
 
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (uvicorn's workers), in MB."""
-    return _status_mb(pid, "VmRSS:")
+    return sum(_status_mb(candidate, "VmRSS:") for candidate in [pid, *_children(pid)])
 
 
 def peak_rss_mb(pid: int) -> float:
-    """The most resident memory a process and its children each reached since they started (the
-    kernel's high-water mark, VmHWM), summed, in MB: with one worker, that worker's peak."""
-    return _status_mb(pid, "VmHWM:")
+    """The most resident memory a process, or the largest of its children (uvicorn's workers), has
+    reached (the kernel's high-water mark, VmHWM), in MB: since it started, or since `reset_peak`."""
+    return max(_status_mb(candidate, "VmHWM:") for candidate in [pid, *_children(pid)])
+
+
+def reset_peak(pid: int) -> bool:
+    """Resets the high-water mark of a process and its children (clear_refs 5, Linux 4.0 on), so that
+    `peak_rss_mb` tells a workload's peak, not the start-up's (loading the geodata peaks higher than
+    the idle worker stays). False when the kernel refuses it (another user's process)."""
+    try:
+        for candidate in [pid, *_children(pid)]:
+            Path(f"/proc/{candidate}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def _status_mb(pid: int, field: str) -> float:
-    total = 0
-    for candidate in [pid, *_children(pid)]:
-        with contextlib.suppress(FileNotFoundError):
-            for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
-                if line.startswith(field):
-                    total += int(line.split()[1])
-    return total / 1024
+    with contextlib.suppress(FileNotFoundError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _children(pid: int) -> list[int]:
