@@ -20,6 +20,11 @@ SEED = 20261125
 RANKINGS = 1500
 SCENARIOS = 1000
 AUDITS = 20
+# Rosters past the size of validation in one piece (64 KiB) and of the locator's batches: every kind
+# of location mixed, and physicians given by coordinates alone (the bulk locator on thousands of
+# points), drawn from a generator of their own so that the requests above stay as they were.
+BIG_ROSTERS = (1_000, 3_000)
+BIG_COORDINATE_ROSTERS = (5_000,)
 
 Request = dict[str, Any]  # {"method", "path", "body"}
 
@@ -162,6 +167,24 @@ def ranking(rng: random.Random, places: Places) -> Request:
     return {"method": "POST", "path": "/v1/rankings", "body": body}
 
 
+def big_ranking(rng: random.Random, places: Places, size: int, coordinates_only: bool) -> Request:
+    physicians = roster(rng, places, size)
+    if coordinates_only:
+        physicians = [{"id": f"{index}", "location": {"coordinates": point(rng, places)}} for index in range(size)]
+    body: dict[str, Any] = {"patient": {"location": location(rng, places)}, "physicians": physicians}
+    return {"method": "POST", "path": "/v1/rankings", "body": body}
+
+
+def point(rng: random.Random, places: Places) -> dict[str, float]:
+    draw = rng.random()
+    if draw < 0.6:
+        return near(rng, places, rng.choice(places.current))
+    if draw < 0.7:
+        lat, lon = rng.choice(NOTABLE_POINTS)
+        return {"lat": lat, "lon": lon}
+    return {"lat": round(rng.uniform(41.0, 51.5), 5), "lon": round(rng.uniform(-5.5, 10.0), 5)}
+
+
 def spoil(rng: random.Random, body: dict[str, Any]) -> None:
     """Make a request invalid in one of the ways clients get it wrong."""
     how = rng.choice(["duplicate_id", "bad_policy", "bad_limit", "unknown_field", "empty_location", "bad_lat"])
@@ -230,3 +253,8 @@ def golden_requests(geography: Geography) -> Iterator[Request]:
         yield audit(rng, places, number * 100)
     for path in ("/v1/policies", "/v1/rulings", "/v1/information-message"):
         yield {"method": "GET", "path": path, "body": None}
+    big = random.Random(SEED + 1)
+    for size in BIG_ROSTERS:
+        yield big_ranking(big, places, size, coordinates_only=False)
+    for size in BIG_COORDINATE_ROSTERS:
+        yield big_ranking(big, places, size, coordinates_only=True)
