@@ -75,9 +75,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         report_accept_failures_quietly(asyncio.get_running_loop())
         with loading_what_lasts():
             app.state.service = endpoints.Service(settings, Reference.load(settings.geodata_dir), work)
-        keeper = asyncio.create_task(work.keep_memory_returned())
+        keepers = [
+            asyncio.create_task(work.keep_memory_returned()),
+            asyncio.create_task(work.keep_held_reported(metrics.record_held)),
+        ]
         yield
-        keeper.cancel()
+        for keeper in keepers:
+            keeper.cancel()
         work.close()
 
     app = Starlette(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,6 +28,22 @@ CONNECTIONS_CLOSED = Counter(
     "Connections the service closed or refused on its own: over capacity, evicted, timeouts, oversized heads",
     ["reason"],
 )
+# What a worker holds, against its limits (TERRITORIALITE_MAX_QUEUED_BYTES, _MAX_ANSWER_BYTES): with
+# several workers, the largest of the live ones' (the limits are each worker's).
+HELD = Gauge(
+    "territorialite_held_bytes",
+    "Bytes a worker holds: bodies of the requests it admitted (being received, waiting or computed), answers"
+    " computed and not yet handed to their connection, answers written that their clients have not read",
+    ["what"],
+    multiprocess_mode="livemax",
+)
+HELD_BODIES, HELD_ANSWERS, UNREAD_ANSWERS = (HELD.labels(what) for what in ("bodies", "answers", "unread_answers"))
+
+
+def record_held(bodies: int, answers: int, unread_answers: int) -> None:
+    HELD_BODIES.set(bodies)
+    HELD_ANSWERS.set(answers)
+    UNREAD_ANSWERS.set(unread_answers)
 
 
 @functools.cache
@@ -54,6 +70,7 @@ def _latency(method: str, route: str) -> Histogram:
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    request.app.state.service.work.report_held(record_held)  # this worker's, as of now
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)

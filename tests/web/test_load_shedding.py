@@ -207,6 +207,44 @@ def test_answers_left_unread_count_in_the_bytes_a_worker_holds() -> None:
     assert (beside_one, beside_two, once_one_is_gone) == (200, 503, 200)
 
 
+def held(server: LiveServer) -> dict[str, float]:
+    """The worker's territorialite_held_bytes, by what it holds."""
+    lines = httpx.get(server.base_url + "/metrics").text.splitlines()
+    prefix = 'territorialite_held_bytes{what="'
+    return {line[len(prefix) :].split('"')[0]: float(line.split()[-1]) for line in lines if line.startswith(prefix)}
+
+
+def test_the_bytes_a_worker_holds_are_in_its_metrics() -> None:
+    """An operator sees how close a worker is to refusing work: an answer left unread shows until
+    its client leaves."""
+    server = LiveServer().start()
+    try:
+        at_rest = held(server)
+        unread = left_unread(server.port, fhir_ranking_of(7_500))
+        while_unread = held(server)
+        unread.close()
+        time.sleep(0.5)
+        once_gone = held(server)
+    finally:
+        server.stop()
+    assert at_rest == {"bodies": 0, "answers": 0, "unread_answers": 0}
+    assert 1_000_000 < while_unread["unread_answers"] < 9_000_000, while_unread  # what the kernel has not taken
+    assert (while_unread["bodies"], while_unread["answers"]) == (0, 0)
+    assert once_gone == at_rest
+
+
+def test_with_several_workers_the_metrics_show_the_largest_holding() -> None:
+    """Each worker reports what it holds every second; any worker's scrape gives the largest."""
+    server = LiveServer(env={"TERRITORIALITE_WORKERS": "2"}).start()
+    try:
+        unread = left_unread(server.port, fhir_ranking_of(7_500))
+        scrapes = [held(server)["unread_answers"] for _ in range(6)]  # served by either worker
+        unread.close()
+    finally:
+        server.stop()
+    assert all(1_000_000 < scraped < 9_000_000 for scraped in scrapes), scrapes
+
+
 def test_a_worker_holds_one_big_answer_at_a_time() -> None:
     """Forty 135 KB bodies admitted together made answers of 16 MB each, 551 MiB at once (a review):
     answers computed or left unread hold TERRITORIALITE_MAX_ANSWER_BYTES (16 MiB) at most, and one
