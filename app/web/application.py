@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         yield
         for keeper in keepers:
             keeper.cancel()
+        metrics.forget_this_worker()
         work.close()
 
     app = Starlette(

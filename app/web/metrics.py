@@ -7,7 +7,7 @@ import functools
 import os
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -37,13 +37,22 @@ HELD = Gauge(
     ["what"],
     multiprocess_mode="livemax",
 )
-HELD_BODIES, HELD_ANSWERS, UNREAD_ANSWERS = (HELD.labels(what) for what in ("bodies", "answers", "unread_answers"))
+
+
+def forget_this_worker() -> None:
+    """With several workers, a worker that stops takes its report with it. (One killed outright
+    leaves its last report among the others' until the service restarts: its supervisor, uvicorn's,
+    does not tell prometheus_client.)"""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        mark_process_dead(os.getpid())
 
 
 def record_held(bodies: int, answers: int, unread_answers: int) -> None:
-    HELD_BODIES.set(bodies)
-    HELD_ANSWERS.set(answers)
-    UNREAD_ANSWERS.set(unread_answers)
+    """Looked up at each report, once a second: a process that only imports this module (the
+    supervisor of several workers) leaves no report of its own."""
+    HELD.labels("bodies").set(bodies)
+    HELD.labels("answers").set(answers)
+    HELD.labels("unread_answers").set(unread_answers)
 
 
 @functools.cache

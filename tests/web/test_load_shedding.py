@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -233,16 +234,20 @@ def test_the_bytes_a_worker_holds_are_in_its_metrics() -> None:
     assert once_gone == at_rest
 
 
-def test_with_several_workers_the_metrics_show_the_largest_holding() -> None:
-    """Each worker reports what it holds every second; any worker's scrape gives the largest."""
-    server = LiveServer(env={"TERRITORIALITE_WORKERS": "2"}).start()
+def test_with_several_workers_the_metrics_show_the_largest_holding(tmp_path: Path) -> None:
+    """Each worker reports what it holds every second; any worker's scrape gives the largest; a
+    worker that stops takes its report with it."""
+    server = LiveServer(env={"TERRITORIALITE_WORKERS": "2", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}).start()
     try:
         unread = left_unread(server.port, fhir_ranking_of(7_500))
         scrapes = [held(server)["unread_answers"] for _ in range(6)]  # served by either worker
+        reports = sorted(path.name.split("_")[1] for path in tmp_path.glob("gauge_*.db"))
         unread.close()
     finally:
         server.stop()
     assert all(1_000_000 < scraped < 9_000_000 for scraped in scrapes), scrapes
+    assert reports == ["livemax", "livemax"]  # the workers', not their supervisor's
+    assert list(tmp_path.glob("gauge_*.db")) == []
 
 
 def test_a_worker_holds_one_big_answer_at_a_time() -> None:
