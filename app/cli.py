@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -38,7 +39,8 @@ def serve(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"territorialite: {error}", file=sys.stderr)
         return 2
-    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    own_metrics_dir = settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if own_metrics_dir:
         # workers share their metrics through files (prometheus_client multiprocess mode)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="territorialite-metrics-")
     _, backlog = descriptor_bounds(settings.max_connections, _raise_descriptor_limit())
@@ -61,7 +63,11 @@ def serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=settings.keep_alive_seconds,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )
-    return _run(config, _listening_sockets(settings))
+    try:
+        return _run(config, _listening_sockets(settings))
+    finally:
+        if own_metrics_dir:  # a folder of this run's: the next run's metrics start from zero anyway
+            shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def _listening_sockets(settings: Settings) -> list[socket.socket]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -28,31 +29,58 @@ CONNECTIONS_CLOSED = Counter(
     "Connections the service closed or refused on its own: over capacity, evicted, timeouts, oversized heads",
     ["reason"],
 )
-# What a worker holds, against its limits (TERRITORIALITE_MAX_QUEUED_BYTES, _MAX_ANSWER_BYTES): with
-# several workers, the largest of the live ones' (the limits are each worker's).
+# What a worker counts against each of its limits, and the limit: a worker refuses a request with a
+# 503 when the first passes TERRITORIALITE_MAX_QUEUED_BYTES, an answer when the second passes
+# TERRITORIALITE_MAX_ANSWER_BYTES (app/web/work.py). With several workers, the largest of the live
+# ones' (the limits are each worker's).
 HELD = Gauge(
     "territorialite_held_bytes",
-    "Bytes a worker holds: bodies of the requests it admitted (being received, waiting or computed), answers"
-    " computed and not yet handed to their connection, answers written that their clients have not read",
-    ["what"],
+    "Bytes a worker counts against its limit: max_queued_bytes, the declared sizes of the bodies it admitted"
+    " (the body limit when undeclared) and the answers it wrote that the kernel has not taken, each up to the"
+    " body limit; max_answer_bytes, the answers computed and not yet handed to their connection and those not"
+    " yet taken by the kernel",
+    ["limit"],
     multiprocess_mode="livemax",
 )
+LIMIT = Gauge("territorialite_limit_bytes", "A worker's limit", ["limit"], multiprocess_mode="livemax")
+QUEUED, ANSWERS = "max_queued_bytes", "max_answer_bytes"
+
+
+def record_held(queued: int, queued_limit: int, answers: int, answers_limit: int) -> None:
+    """Looked up at each report, once a second: a process that only imports this module (the
+    supervisor of several workers) leaves no report of its own."""
+    HELD.labels(QUEUED).set(queued)
+    HELD.labels(ANSWERS).set(answers)
+    LIMIT.labels(QUEUED).set(queued_limit)
+    LIMIT.labels(ANSWERS).set(answers_limit)
 
 
 def forget_this_worker() -> None:
-    """With several workers, a worker that stops takes its report with it. (One killed outright
-    leaves its last report among the others' until the service restarts: its supervisor, uvicorn's,
-    does not tell prometheus_client.)"""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        mark_process_dead(os.getpid())
+    """With several workers, a worker that stops takes its report with it."""
+    if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        mark_process_dead(os.getpid(), directory)
 
 
-def record_held(bodies: int, answers: int, unread_answers: int) -> None:
-    """Looked up at each report, once a second: a process that only imports this module (the
-    supervisor of several workers) leaves no report of its own."""
-    HELD.labels("bodies").set(bodies)
-    HELD.labels("answers").set(answers)
-    HELD.labels("unread_answers").set(unread_answers)
+def forget_workers_gone() -> None:
+    """With several workers, the reports of workers that ended without a word (killed: their
+    supervisor, uvicorn's, restarts them but does not tell prometheus_client), so that the largest
+    is a live worker's."""
+    if not (directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR")):
+        return
+    for report in Path(directory).glob("gauge_live*_*.db"):
+        pid = int(report.stem.rsplit("_", 1)[1])
+        if not _alive(pid):
+            mark_process_dead(pid, directory)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 @functools.cache
@@ -81,6 +109,7 @@ def _latency(method: str, route: str) -> Histogram:
 async def metrics_endpoint(request: Request) -> Response:
     request.app.state.service.work.report_held(record_held)  # this worker's, as of now
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        forget_workers_gone()
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -113,15 +113,16 @@ class Work:
             await asyncio.sleep(every)
             await loop.run_in_executor(self.executor, release_memory)
 
-    async def keep_held_reported(self, report: Callable[[int, int, int], None], every: float = 1.0) -> None:
-        """Reports what this worker holds every `every` seconds: the bodies admitted, the answers
-        computed and not yet handed to their connection, those written and not yet read."""
+    async def keep_held_reported(self, report: Callable[[int, int, int, int], None], every: float = 1.0) -> None:
+        """Reports what this worker counts against its limits every `every` seconds."""
         while True:
             self.report_held(report)
             await asyncio.sleep(every)
 
-    def report_held(self, report: Callable[[int, int, int], None]) -> None:
-        report(self.held, self.answers, UNSENT_ANSWERS.bytes)
+    def report_held(self, report: Callable[[int, int, int, int], None]) -> None:
+        """What `admitted` and `answer_held` compare with their limits, and the limits."""
+        queued, answers = self.held + UNSENT_ANSWERS.counted, self.answers + UNSENT_ANSWERS.bytes
+        report(queued, self.capacity, answers, self.answer_capacity)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -4,6 +4,8 @@ sending or leaves is dealt with as a client's doing: a 408, or a 499 in the log,
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -208,19 +210,25 @@ def test_answers_left_unread_count_in_the_bytes_a_worker_holds() -> None:
     assert (beside_one, beside_two, once_one_is_gone) == (200, 503, 200)
 
 
-def held(server: LiveServer) -> dict[str, float]:
-    """The worker's territorialite_held_bytes, by what it holds."""
+def held(server: LiveServer, metric: str = "territorialite_held_bytes") -> dict[str, float]:
+    """A worker's bytes counted against its limits (or, with `metric`, the limits), by limit."""
     lines = httpx.get(server.base_url + "/metrics").text.splitlines()
-    prefix = 'territorialite_held_bytes{what="'
+    prefix = metric + '{limit="'
     return {line[len(prefix) :].split('"')[0]: float(line.split()[-1]) for line in lines if line.startswith(prefix)}
 
 
-def test_the_bytes_a_worker_holds_are_in_its_metrics() -> None:
-    """An operator sees how close a worker is to refusing work: an answer left unread shows until
-    its client leaves."""
+def test_what_a_worker_counts_against_its_limits_is_in_its_metrics() -> None:
+    """An operator sees how close a worker is to refusing work: a body being sent counts its declared
+    size, an answer left unread what the kernel has not taken of it (against the queue, up to the
+    body limit), until the client leaves."""
     server = LiveServer().start()
     try:
-        at_rest = held(server)
+        at_rest, limits = held(server), held(server, "territorialite_limit_bytes")
+        uploading = connect(server.port)
+        uploading.sendall(post_head("/v1/rankings", 1_000_000) + b'{"physicians": [')
+        time.sleep(0.5)
+        while_uploading = held(server)
+        uploading.close()
         unread = left_unread(server.port, fhir_ranking_of(7_500))
         while_unread = held(server)
         unread.close()
@@ -228,26 +236,58 @@ def test_the_bytes_a_worker_holds_are_in_its_metrics() -> None:
         once_gone = held(server)
     finally:
         server.stop()
-    assert at_rest == {"bodies": 0, "answers": 0, "unread_answers": 0}
-    assert 1_000_000 < while_unread["unread_answers"] < 9_000_000, while_unread  # what the kernel has not taken
-    assert (while_unread["bodies"], while_unread["answers"]) == (0, 0)
-    assert once_gone == at_rest
+    assert at_rest == once_gone == {"max_queued_bytes": 0, "max_answer_bytes": 0}
+    assert limits == {"max_queued_bytes": 4 * 1024 * 1024, "max_answer_bytes": 16 * 1024 * 1024}
+    assert while_uploading == {"max_queued_bytes": 1_000_000, "max_answer_bytes": 0}
+    assert while_unread["max_queued_bytes"] == 2 * 1024 * 1024  # one body at most
+    assert 2 * 1024 * 1024 < while_unread["max_answer_bytes"] < 9_000_000, while_unread  # not taken by the kernel
+
+
+def ready_again(server: LiveServer) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(server.base_url + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("no worker ready 30 s after the others were killed")
 
 
 def test_with_several_workers_the_metrics_show_the_largest_holding(tmp_path: Path) -> None:
     """Each worker reports what it holds every second; any worker's scrape gives the largest; a
-    worker that stops takes its report with it."""
+    worker that stops takes its report with it, and one killed outright loses it at the next scrape."""
     server = LiveServer(env={"TERRITORIALITE_WORKERS": "2", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}).start()
     try:
         unread = left_unread(server.port, fhir_ranking_of(7_500))
-        scrapes = [held(server)["unread_answers"] for _ in range(6)]  # served by either worker
-        reports = sorted(path.name.split("_")[1] for path in tmp_path.glob("gauge_*.db"))
+        scrapes = [held(server)["max_answer_bytes"] for _ in range(6)]  # served by either worker
+        workers = [int(path.stem.rsplit("_", 1)[1]) for path in tmp_path.glob("gauge_livemax_*.db")]
+        for worker in workers:  # killed outright: their supervisor starts others
+            os.kill(worker, signal.SIGKILL)
         unread.close()
+        ready_again(server)
+        once_killed = [held(server)["max_answer_bytes"] for _ in range(6)]
     finally:
         server.stop()
-    assert all(1_000_000 < scraped < 9_000_000 for scraped in scrapes), scrapes
-    assert reports == ["livemax", "livemax"]  # the workers', not their supervisor's
+    assert all(2 * 1024 * 1024 < scraped < 9_000_000 for scraped in scrapes), scrapes
+    assert len(workers) == 2  # the workers' reports, not their supervisor's
+    assert once_killed == [0] * 6, once_killed
     assert list(tmp_path.glob("gauge_*.db")) == []
+
+
+def test_the_metrics_folder_made_for_a_run_goes_with_it(tmp_path: Path) -> None:
+    """Several workers share their metrics through files, in a folder made for the run (when none
+    is given): removed when the service stops, not left in the temporary folder run after run."""
+    server = LiveServer(env={"TERRITORIALITE_WORKERS": "2", "TMPDIR": str(tmp_path)})
+    server.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server.start()
+    try:
+        while_running = list(tmp_path.glob("territorialite-metrics-*"))
+    finally:
+        server.stop()
+    assert len(while_running) == 1
+    assert list(tmp_path.glob("territorialite-metrics-*")) == []
 
 
 def test_a_worker_holds_one_big_answer_at_a_time() -> None:

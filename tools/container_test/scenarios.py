@@ -222,6 +222,7 @@ def compose_stack(engine: Engine) -> None:
         f"{time.monotonic() - started:.1f} s after `up`"
     )
     _every_replica_answers(engine, expected=3)
+    _metrics_kept_private(engine)
     started = time.monotonic()
     engine.compose("up", "-d", "--no-build", "--scale", "api=5")
     _all_healthy(engine, expected=5)
@@ -232,6 +233,20 @@ def compose_stack(engine: Engine) -> None:
     memory = engine.docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}").stdout.split("\n")
     say("memory: " + "; ".join(line for line in memory if line))
     _down_cleanly(engine)
+
+
+def _metrics_kept_private(engine: Engine) -> None:
+    """/metrics is refused on the published port, and each replica serves its own to the network."""
+    answer = clients.request(LB + "/metrics")
+    check(
+        answer.status == 404 and answer.headers.get("content-type") == "application/problem+json",
+        f"/metrics through nginx: {answer.status} {answer.body[:200]!r}",
+    )
+    replica = next(iter(_replicas(engine).values()))
+    scrape = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000/metrics').read().decode())"
+    scraped = engine.docker("exec", replica, "python", "-c", scrape).stdout
+    check("territorialite_held_bytes{" in scraped, f"{replica}'s own /metrics: {scraped[:200]!r}")
+    say(f"/metrics: 404 through nginx, served by {replica} on its own port")
 
 
 def _all_healthy(engine: Engine, expected: int, timeout: float = 90) -> None:
