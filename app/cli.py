@@ -29,6 +29,11 @@ VERSION = f"territorialite {__version__}"
 
 
 def serve(args: argparse.Namespace) -> int:
+    # Before any import of the metrics: prometheus_client makes its files there as metrics are made.
+    given_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given_metrics_dir and not os.path.isdir(given_metrics_dir):
+        print(f"territorialite: PROMETHEUS_MULTIPROC_DIR is not a folder: {given_metrics_dir}", file=sys.stderr)
+        return 2
     import uvicorn
 
     from app.web.logging import log_config
@@ -39,7 +44,7 @@ def serve(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"territorialite: {error}", file=sys.stderr)
         return 2
-    own_metrics_dir = settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    own_metrics_dir = settings.workers > 1 and not given_metrics_dir
     if own_metrics_dir:
         # workers share their metrics through files (prometheus_client multiprocess mode)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="territorialite-metrics-")

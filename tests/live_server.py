@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import signal
 import socket
@@ -27,6 +29,9 @@ class LiveServer:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_file = tempfile.NamedTemporaryFile(prefix="territorialite-", suffix=".log", delete=False)  # noqa: SIM115
+        # Read after the server stops (logs()), so kept until the tests end, then removed: a run of
+        # the suite left some 200 logs in the temporary folder.
+        atexit.register(_remove, Path(self.log_file.name))
         self.env = {
             **os.environ,
             "TERRITORIALITE_HOST": "127.0.0.1",
@@ -71,3 +76,8 @@ class LiveServer:
 
     def logs(self) -> str:
         return Path(self.log_file.name).read_text(encoding="utf-8", errors="replace")
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()

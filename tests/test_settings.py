@@ -4,6 +4,7 @@ import dataclasses
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -98,6 +99,20 @@ def test_serve_refuses_a_bad_setting_with_a_message() -> None:
     )
     assert run.returncode == 2
     assert "TERRITORIALITE_PORT must be an integer" in run.stderr
+
+
+def test_serve_refuses_a_metrics_folder_that_is_not_there(tmp_path: Path) -> None:
+    """prometheus_client would fail on its first metric with a traceback (exit code 1)."""
+    missing = tmp_path / "gone"
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve"],
+        cwd=ROOT,
+        env={"PROMETHEUS_MULTIPROC_DIR": str(missing), "TERRITORIALITE_PORT": "0", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (run.returncode, run.stderr) == (2, f"territorialite: PROMETHEUS_MULTIPROC_DIR is not a folder: {missing}\n")
 
 
 def test_the_readme_lists_every_setting() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from pathlib import Path
@@ -42,7 +43,13 @@ HELD = Gauge(
     ["limit"],
     multiprocess_mode="livemax",
 )
-LIMIT = Gauge("territorialite_limit_bytes", "A worker's limit", ["limit"], multiprocess_mode="livemax")
+LIMIT = Gauge(
+    "territorialite_limit_bytes",
+    "A worker's limit (TERRITORIALITE_MAX_QUEUED_BYTES, TERRITORIALITE_MAX_ANSWER_BYTES): it refuses a request with"
+    " a 503 when what it holds and the request's body, or the answer computed, would pass it",
+    ["limit"],
+    multiprocess_mode="livemax",
+)
 QUEUED, ANSWERS = "max_queued_bytes", "max_answer_bytes"
 
 
@@ -58,7 +65,8 @@ def record_held(queued: int, queued_limit: int, answers: int, answers_limit: int
 def forget_this_worker() -> None:
     """With several workers, a worker that stops takes its report with it."""
     if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        mark_process_dead(os.getpid(), directory)
+        with contextlib.suppress(FileNotFoundError):  # another process may remove it meanwhile
+            mark_process_dead(os.getpid(), directory)
 
 
 def forget_workers_gone() -> None:
@@ -68,9 +76,10 @@ def forget_workers_gone() -> None:
     if not (directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR")):
         return
     for report in Path(directory).glob("gauge_live*_*.db"):
-        pid = int(report.stem.rsplit("_", 1)[1])
-        if not _alive(pid):
-            mark_process_dead(pid, directory)
+        pid = report.stem.rsplit("_", 1)[1]
+        if pid.isdecimal() and not _alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):  # two workers' scrapes may forget it at once
+                mark_process_dead(int(pid), directory)
 
 
 def _alive(pid: int) -> bool:
