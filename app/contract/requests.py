@@ -74,8 +74,8 @@ RFC3339_DATE_TIME = re.compile(
 NOT_RFC3339 = "give an RFC 3339 date-time with its offset, such as 2026-11-20T10:00:00+01:00"
 # The ranges of RFC 3339's section 5.6 (second 60 only where a leap second is inserted, 5.7), said
 # in words of their own: pydantic says "unexpected extra characters" for each, which blames the text.
-TIME_PARTS = {"hour": 23, "minute": 59, "offset_hour": 23, "offset_minute": 59}
-PART_NAMES = {"hour": "hour", "minute": "minute", "offset_hour": "offset's hour", "offset_minute": "offset's minute"}
+TIME_PARTS = {"hour": ("hour", 23), "minute": ("minute", 59), "offset_hour": ("offset's hour", 23),
+              "offset_minute": ("offset's minute", 59)}  # fmt: skip
 # Python's datetime has no second 60: a leap second cannot be represented (nor told from an impossible
 # time without a table of leap seconds).
 SECOND_60 = "second 60 is not accepted (RFC 3339 allows it for a leap second only): give seconds 00 to 59"
@@ -126,9 +126,9 @@ def _rfc3339(value: Any, read: ValidatorFunctionWrapHandler) -> datetime:
 
 
 def _refuse_out_of_range(shape: re.Match[str]) -> None:
-    for part, highest in TIME_PARTS.items():
+    for part, (name, highest) in TIME_PARTS.items():
         if shape[part] is not None and int(shape[part]) > highest:
-            raise ValueError(f"the {PART_NAMES[part]} is {shape[part]}: RFC 3339 allows 00 to {highest}")
+            raise ValueError(f"the {name} is {shape[part]}: RFC 3339 allows 00 to {highest}")
     second = int(shape["second"])
     if second == 60:
         raise ValueError(SECOND_60)
