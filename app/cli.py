@@ -112,9 +112,10 @@ def _run(config: uvicorn.Config, sockets: list[socket.socket]) -> int:
     from uvicorn.supervisors import Multiprocess
 
     server = uvicorn.Server(config)
+    supervisor = Multiprocess(config, sockets=sockets) if config.workers > 1 else None
     try:
-        if config.workers > 1:
-            Multiprocess(config, sockets=sockets).run()
+        if supervisor is not None:
+            supervisor.run()
         else:
             server.run(sockets=sockets)
     except KeyboardInterrupt:
@@ -122,7 +123,10 @@ def _run(config: uvicorn.Config, sockets: list[socket.socket]) -> int:
     finally:
         for sock in sockets:
             sock.close()
-    if config.workers == 1 and not server.started:
+    if supervisor is None and not server.started:
+        return STARTUP_FAILURE
+    # uvicorn's supervisor stops when a worker could not start, and keeps that worker in its list
+    if supervisor is not None and any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
         return STARTUP_FAILURE
     return 0
 

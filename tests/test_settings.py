@@ -115,6 +115,22 @@ def test_serve_refuses_a_metrics_folder_that_is_not_there(tmp_path: Path) -> Non
     assert (run.returncode, run.stderr) == (2, f"territorialite: PROMETHEUS_MULTIPROC_DIR is not a folder: {missing}\n")
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_exits_3_when_the_application_cannot_start(tmp_path: Path, workers: str) -> None:
+    """As `serve --help` says, with one worker or several (several exited 0, a review found)."""
+    env = {"TERRITORIALITE_GEODATA_DIR": str(tmp_path), "TERRITORIALITE_WORKERS": workers, "PATH": ""}
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve"],
+        cwd=ROOT,
+        env={**env, "TERRITORIALITE_PORT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 3, run.stderr[-2000:]
+    assert "Application startup failed" in run.stderr
+
+
 def test_the_readme_lists_every_setting() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     listed = set(re.findall(r"^\| `TERRITORIALITE_([A-Z_]+)` \|", readme, re.MULTILINE))
