@@ -168,9 +168,10 @@ def ranking(rng: random.Random, places: Places) -> Request:
 
 
 def big_ranking(rng: random.Random, places: Places, size: int, coordinates_only: bool) -> Request:
-    physicians = roster(rng, places, size)
     if coordinates_only:
         physicians = [{"id": f"{index}", "location": {"coordinates": point(rng, places)}} for index in range(size)]
+    else:
+        physicians = roster(rng, places, size)
     body: dict[str, Any] = {"patient": {"location": location(rng, places)}, "physicians": physicians}
     return {"method": "POST", "path": "/v1/rankings", "body": body}
 
