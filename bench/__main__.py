@@ -129,11 +129,9 @@ def bench_big_requests() -> None:
     import httpx
     import pydantic_core
 
-    from app.territoriality.locations import commune_places
     from app.territoriality.roster import commune_rows
 
     geography = load_geography()
-    commune_places(geography)
     commune_rows(geography)
     reference = operations.Reference(geography, load_catalogue())
     points = core.coordinates_roster(10_000)

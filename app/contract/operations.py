@@ -34,7 +34,6 @@ from app.contract.unique_keys import NOT_READ, read_checked, read_unique, refuse
 from app.geography import Geography, load_geography
 from app.geography.search import CommuneIndex
 from app.territoriality.information_message import etht01_message
-from app.territoriality.locations import commune_places
 from app.territoriality.patients import PatientLocationError
 from app.territoriality.policies import POLICIES, get_policy
 from app.territoriality.ranking import rank_physicians
@@ -59,7 +58,6 @@ class Reference:
         """Everything built before the first request, not during it: the tables the engine looks
         codes up in, the commune search's index."""
         geography = load_geography(geodata_dir)
-        commune_places(geography)
         commune_rows(geography)
         return cls(geography, load_catalogue(), CommuneIndex.from_geodata(geography, geodata_dir))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
 
 from app.geography import CommuneMatch, Geography, NotFound, NotFoundReason, Point, PointLocation
 
@@ -90,10 +89,6 @@ def resolve_location(
     geography: Geography, location: LocationInput, located: PointLocation | None = None
 ) -> Place | Unresolved:
     """`located`: the coordinates' location when the caller already has it (located in bulk)."""
-    if location.postal_code is None and location.coordinates is None and location.commune is not None:
-        known = commune_places(geography).get(location.commune)  # rosters are mostly bare commune codes
-        if known is not None:
-            return known
     return _resolve(geography, location, located)
 
 
@@ -157,10 +152,9 @@ def _resolve(geography: Geography, location: LocationInput, located: PointLocati
     return Place(departements, commune_code, point, decided_by, tuple(notes))
 
 
-@cache
 def commune_places(geography: Geography) -> dict[str, Place]:
-    """The place of every commune code as typed canonically (current, arrondissement, old), built once
-    from the geodata alone: it holds nothing a request brought."""
+    """The place of every commune code as typed canonically (current, arrondissement, old), from the
+    geodata alone."""
     codes = [*geography.communes, *geography.aliases]
     places = {code: _resolve(geography, LocationInput(commune=code)) for code in codes}
     return {code: place for code, place in places.items() if isinstance(place, Place)}
