@@ -21,6 +21,7 @@ import shapely
 from numpy.typing import NDArray
 
 from app.geography.distance import geodesic_km
+from app.geography.grid import PointGrid
 from app.geography.model import Point, PointLocation, PointPlacement
 
 KM_PER_DEGREE = 111.32
@@ -44,7 +45,7 @@ class PointLocator:
         shapely.prepare(france)
         shapely.prepare(foreign)
         self._communes = communes
-        self._commune_tree = shapely.STRtree(shapely.points(communes.lons, communes.lats))
+        self._commune_grid = PointGrid(communes.lats, communes.lons, GRID_CELL_DEGREES)
 
     def locate(self, point: Point) -> PointLocation:
         """The département a point lies in, with the nearest commune, or 'outside France'."""
@@ -81,7 +82,7 @@ class PointLocator:
         in_france = np.flatnonzero(on_land | near_coast)
         communes = np.full(len(lats), -1, dtype=np.intp)
         if excluded_commune is None:
-            communes[in_france] = self._nearest_communes(here[in_france], lats[in_france], lons[in_france])
+            communes[in_france] = self._nearest_communes(lats[in_france], lons[in_france])
         else:
             for i in in_france.tolist():
                 communes[i] = self.nearest_commune(Point(float(lats[i]), float(lons[i])), exclude=excluded_commune)
@@ -108,38 +109,32 @@ class PointLocator:
         return PointLocation(self._communes.departements[commune], self._communes.codes[commune], placement)
 
     def nearest_commune(self, point: Point, exclude: int | None = None) -> int:
-        """Index of the commune point nearest to `point` on the ellipsoid."""
-        here = shapely.Point(point.lon, point.lat)
-        index, degrees = self._commune_tree.query_nearest(here, return_distance=True, exclusive=exclude is not None)
-        # Degree space stretches longitudes: anything truly nearer lies within this widened radius.
-        radius = float(degrees[0]) / max(np.cos(np.radians(point.lat)), 0.01) * 1.01 + 1e-9
-        candidates = self._commune_tree.query(here, predicate="dwithin", distance=radius)
+        """Index of the commune point nearest to `point` on the ellipsoid (on a tie, the first);
+        `exclude`: as if that commune point were missing."""
+        lats, lons = np.array([point.lat]), np.array([point.lon])
+        degrees = self._commune_grid.nearest_degrees(lats, lons, exclude)
+        _, candidates = self._commune_grid.within(lats, lons, _widened(degrees, lats))
         if exclude is not None:
             candidates = candidates[candidates != exclude]
-        if not len(candidates):
-            return int(index[0])
         km = geodesic_km(point.lat, point.lon, self._communes.lats[candidates], self._communes.lons[candidates])
-        return int(candidates[int(np.argmin(km))])
+        return int(candidates[np.lexsort((candidates, km))[0]])
 
     @property
     def communes(self) -> CommunePoints:
         return self._communes
 
-    def _nearest_communes(
-        self, here: NDArray[np.object_], lats: NDArray[np.float64], lons: NDArray[np.float64]
-    ) -> NDArray[np.intp]:
+    def _nearest_communes(self, lats: NDArray[np.float64], lons: NDArray[np.float64]) -> NDArray[np.intp]:
         """Index of the nearest commune point of each point, as `nearest_commune` finds it.
 
-        First every commune point in a square of CANDIDATE_DEGREES around each point, in one query
-        of the tree's boxes alone: for a point whose widened radius (from its nearest candidate in
-        degrees) stays within CANDIDATE_DEGREES, the candidates hold every point `nearest_commune`
-        would weigh; the few others (sparse communes, the sea) take `nearest_commune`'s way, in
-        bulk. One query instead of two for most points, and no distance computed by GEOS (a square
-        holds the circle: 10,000 points, 11 ms against 20 for a `dwithin` query)."""
-        if not len(here):
+        First every commune point in a square of CANDIDATE_DEGREES around each point, in one search
+        of the grid: for a point whose widened radius (from its nearest candidate in degrees) stays
+        within CANDIDATE_DEGREES, the candidates hold every point `nearest_commune` would weigh; the
+        few others (sparse communes, the sea) take `nearest_commune`'s way, in bulk. One search
+        instead of two for most points."""
+        if not len(lats):
             return np.empty(0, dtype=np.intp)
         communes = self._communes
-        points, candidates = self._commune_tree.query(_squares_around(lats, lons))
+        points, candidates = self._commune_grid.in_squares(lats, lons, CANDIDATE_DEGREES)
         degrees = np.hypot(communes.lats[candidates] - lats[points], communes.lons[candidates] - lons[points])
         nearest_degrees = np.full(len(lats), np.inf)
         np.minimum.at(nearest_degrees, points, degrees)
@@ -149,29 +144,19 @@ class PointLocator:
         nearest = _geodesic_nearest(lats, lons, points[kept], candidates[kept], communes)
         others = np.flatnonzero(~settled)
         if len(others):
-            nearest[others] = self._nearest_communes_by_two_queries(here[others], lats[others], lons[others])
+            nearest[others] = self._nearest_communes_by_two_queries(lats[others], lons[others])
         return nearest
 
     def _nearest_communes_by_two_queries(
-        self, here: NDArray[np.object_], lats: NDArray[np.float64], lons: NDArray[np.float64]
+        self, lats: NDArray[np.float64], lons: NDArray[np.float64]
     ) -> NDArray[np.intp]:
-        (points, _), degrees = self._commune_tree.query_nearest(here, return_distance=True)
-        first = np.unique(points, return_index=True)[1]
-        nearest_degrees = np.full(len(lats), np.nan)
-        nearest_degrees[points[first]] = degrees[first]
-        radius = _widened(nearest_degrees, lats)
-        points, candidates = self._commune_tree.query(here, predicate="dwithin", distance=np.nan_to_num(radius))
+        radius = _widened(self._commune_grid.nearest_degrees(lats, lons), lats)
+        points, candidates = self._commune_grid.within(lats, lons, radius)
         return _geodesic_nearest(lats, lons, points, candidates, self._communes)
 
 
 CANDIDATE_DEGREES = 0.06  # about 6.7 km north-south: 88 % of 10,000 points in France settled at once
-
-
-def _squares_around(lats: NDArray[np.float64], lons: NDArray[np.float64]) -> NDArray[np.object_]:
-    """A square of CANDIDATE_DEGREES around each point: GEOS polygons, made for the query alone and
-    freed once it has run, before the distances' arrays are made (10,000 squares: 3.1 MiB resident)."""
-    half = CANDIDATE_DEGREES
-    return shapely.box(lons - half, lats - half, lons + half, lats + half)
+GRID_CELL_DEGREES = 2 * CANDIDATE_DEGREES  # a candidate square spans two rows and two columns at most
 
 
 def _widened(nearest_degrees: NDArray[np.float64], lats: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -235,9 +234,8 @@ def test_the_nearest_commune_points_of_one_query_are_those_of_the_point_by_point
     locator = GEOGRAPHY.locator
     lats = np.array([lat for lat, _ in mainland + overseas], dtype=np.float64)
     lons = np.array([lon for _, lon in mainland + overseas], dtype=np.float64)
-    here = shapely.points(lons, lats)
-    nearest = locator._nearest_communes(here, lats, lons)
-    assert nearest.tolist() == locator._nearest_communes_by_two_queries(here, lats, lons).tolist()
+    nearest = locator._nearest_communes(lats, lons)
+    assert nearest.tolist() == locator._nearest_communes_by_two_queries(lats, lons).tolist()
     communes = locator.communes
     for lat, lon, found in zip(lats.tolist(), lons.tolist(), nearest.tolist(), strict=True):
         alone = locator.nearest_commune(Point(lat, lon))
@@ -248,12 +246,11 @@ def test_the_nearest_commune_points_of_one_query_are_those_of_the_point_by_point
 def test_points_far_from_any_commune_take_the_two_query_search(geography: Geography) -> None:
     """Mid-Atlantic and central Guyane: no commune point within the shortcut's radius."""
     lats, lons = np.array([45.0, 3.3]), np.array([-20.0, -53.2])
-    here = shapely.points(lons, lats)
     locator = geography.locator
-    assert locator._nearest_communes(here, lats, lons).tolist() == (
-        locator._nearest_communes_by_two_queries(here, lats, lons).tolist()
+    assert locator._nearest_communes(lats, lons).tolist() == (
+        locator._nearest_communes_by_two_queries(lats, lons).tolist()
     )
-    assert (locator._nearest_communes(here, lats, lons) >= 0).all()
+    assert (locator._nearest_communes(lats, lons) >= 0).all()
 
 
 def test_the_shortcut_agrees_on_thousands_of_points(geography: Geography) -> None:
@@ -263,7 +260,6 @@ def test_the_shortcut_agrees_on_thousands_of_points(geography: Geography) -> Non
     boxes = [(41.3, 51.1, -5.2, 9.6, 20_000)] + [(*box, 2_000) for box in OVERSEAS_BOXES]
     lats = np.concatenate([rng.uniform(b[0], b[1], b[4]) for b in boxes])
     lons = np.concatenate([rng.uniform(b[2], b[3], b[4]) for b in boxes])
-    here = shapely.points(lons, lats)
     locator = geography.locator
-    shortcut = locator._nearest_communes(here, lats, lons)
-    assert (shortcut == locator._nearest_communes_by_two_queries(here, lats, lons)).all()
+    shortcut = locator._nearest_communes(lats, lons)
+    assert (shortcut == locator._nearest_communes_by_two_queries(lats, lons)).all()

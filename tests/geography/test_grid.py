@@ -1,0 +1,75 @@
+"""The commune points' grid gives what a GEOS tree over the same points gives (shapely's STRtree is
+the oracle): the points in a square, within a distance, and the nearest distance."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.typing import NDArray
+
+from app.geography.grid import PointGrid
+from tests.geography.shared import GEOGRAPHY
+
+COMMUNES = GEOGRAPHY.locator.communes
+GRID = PointGrid(COMMUNES.lats, COMMUNES.lons, 0.12)
+TREE = shapely.STRtree(shapely.points(COMMUNES.lons, COMMUNES.lats))
+
+
+def pairs(queries: NDArray[np.intp], points: NDArray[np.intp]) -> list[tuple[int, int]]:
+    return sorted(zip(queries.tolist(), points.tolist(), strict=True))
+
+
+def queries_near_communes() -> st.SearchStrategy[tuple[float, float]]:
+    """Anywhere in the world, near a commune point, or exactly a commune point's corner of a square."""
+    anywhere = st.tuples(st.floats(-89, 89), st.floats(-179, 179))
+    index = st.integers(0, len(COMMUNES.lats) - 1)
+    near = st.tuples(index, st.floats(-0.2, 0.2), st.floats(-0.2, 0.2)).map(
+        lambda c: (float(COMMUNES.lats[c[0]]) + c[1], float(COMMUNES.lons[c[0]]) + c[2])
+    )
+    on_edge = st.tuples(index, st.sampled_from([-0.06, 0.0, 0.06]), st.sampled_from([-0.06, 0.0, 0.06])).map(
+        lambda c: (float(COMMUNES.lats[c[0]]) + c[1], float(COMMUNES.lons[c[0]]) + c[2])
+    )
+    return st.one_of(anywhere, near, on_edge)
+
+
+@given(st.lists(queries_near_communes(), min_size=1, max_size=30), st.sampled_from([0.01, 0.06, 0.13, 0.5, 2.0]))
+def test_the_points_in_a_square_are_those_of_an_envelope_query(queries: list[tuple[float, float]], half: float) -> None:
+    lats, lons = np.array([q[0] for q in queries]), np.array([q[1] for q in queries])
+    boxes = shapely.box(lons - half, lats - half, lons + half, lats + half)
+    assert pairs(*GRID.in_squares(lats, lons, half)) == pairs(*TREE.query(boxes))
+
+
+@given(st.lists(st.tuples(queries_near_communes(), st.floats(0, 0.8)), min_size=1, max_size=30))
+def test_the_points_within_a_distance_are_those_of_a_dwithin_query(
+    queries: list[tuple[tuple[float, float], float]],
+) -> None:
+    lats = np.array([q[0][0] for q in queries])
+    lons = np.array([q[0][1] for q in queries])
+    radius = np.array([q[1] for q in queries])
+    expected = TREE.query(shapely.points(lons, lats), predicate="dwithin", distance=radius)
+    assert pairs(*GRID.within(lats, lons, radius)) == pairs(*expected)
+
+
+@given(st.lists(queries_near_communes(), min_size=1, max_size=30))
+def test_the_nearest_distance_is_the_trees(queries: list[tuple[float, float]]) -> None:
+    lats, lons = np.array([q[0] for q in queries]), np.array([q[1] for q in queries])
+    (found, _), degrees = TREE.query_nearest(shapely.points(lons, lats), return_distance=True)
+    expected = np.full(len(lats), np.nan)
+    expected[found] = degrees
+    assert GRID.nearest_degrees(lats, lons).tolist() == expected.tolist()
+
+
+@given(st.integers(0, len(COMMUNES.lats) - 1), st.floats(-0.01, 0.01), st.floats(-0.01, 0.01))
+def test_an_excluded_point_is_not_the_nearest(index: int, d_lat: float, d_lon: float) -> None:
+    lats, lons = np.array([COMMUNES.lats[index] + d_lat]), np.array([COMMUNES.lons[index] + d_lon])
+    others = np.delete(np.arange(len(COMMUNES.lats)), index)
+    expected = np.sqrt((COMMUNES.lons[others] - lons[0]) ** 2 + (COMMUNES.lats[others] - lats[0]) ** 2).min()
+    assert GRID.nearest_degrees(lats, lons, excluded=index).tolist() == [expected]
+
+
+def test_an_empty_grid_has_no_nearest_point() -> None:
+    empty = PointGrid(np.empty(0), np.empty(0), 0.12)
+    assert empty.nearest_degrees(np.array([45.0]), np.array([2.0])).tolist() == [np.inf]
+    assert [len(side) for side in empty.in_squares(np.array([45.0]), np.array([2.0]), 0.06)] == [0, 0]
