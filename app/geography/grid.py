@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 ROW_STRIDE = 1 << 32  # a cell's key: its row times this, plus its column (both far below 2**31)
+QUERIES_AT_ONCE = 2048
 
 
 class PointGrid:
@@ -32,7 +33,21 @@ class PointGrid:
         self, lats: NDArray[np.float64], lons: NDArray[np.float64], half: NDArray[np.float64] | float
     ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """Every (query, point) pair where the point lies in the square of `half` degrees around
-        the query, its edges included: the pairs a GEOS envelope query with the same box gives."""
+        the query, its edges included: the pairs a GEOS envelope query with the same box gives.
+        Queries are taken QUERIES_AT_ONCE at a time: the cells read hold a few times the points
+        kept, and only one block's are held at once."""
+        halves = np.broadcast_to(half, lats.shape)
+        blocks = [
+            self._in_squares(lats[start:end], lons[start:end], halves[start:end], start)
+            for start, end in _blocks(len(lats), QUERIES_AT_ONCE)
+        ]
+        if len(blocks) == 1:
+            return blocks[0]
+        return np.concatenate([q for q, _ in blocks]), np.concatenate([p for _, p in blocks])
+
+    def _in_squares(
+        self, lats: NDArray[np.float64], lons: NDArray[np.float64], half: NDArray[np.float64], first_query: int
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         south, north, west, east = lats - half, lats + half, lons - half, lons + half
         first_row, last_row = self._cells(south), self._cells(north)
         rows_spanned = last_row - first_row + 1
@@ -42,13 +57,12 @@ class PointGrid:
         ends = np.searchsorted(self._sorted_keys, self._keys(rows, self._cells(east)[queries]), side="right")
         queries, positions = _expanded(queries, starts, ends)
         points = self._order[positions]
-        inside = (
-            (self.lats[points] >= south[queries])
-            & (self.lats[points] <= north[queries])
-            & (self.lons[points] >= west[queries])
-            & (self.lons[points] <= east[queries])
-        )
-        return queries[inside], points[inside]
+        del positions
+        inside = self.lats[points] >= south[queries]
+        inside &= self.lats[points] <= north[queries]
+        inside &= self.lons[points] >= west[queries]
+        inside &= self.lons[points] <= east[queries]
+        return queries[inside] + first_query, points[inside]
 
     def within(
         self, lats: NDArray[np.float64], lons: NDArray[np.float64], radius: NDArray[np.float64]
@@ -111,6 +125,10 @@ class PointGrid:
     @staticmethod
     def _keys(rows: NDArray[np.int64], columns: NDArray[np.int64]) -> NDArray[np.int64]:
         return rows * ROW_STRIDE + columns
+
+
+def _blocks(count: int, size: int) -> list[tuple[int, int]]:
+    return [(start, min(start + size, count)) for start in range(0, max(count, 1), size)]
 
 
 def _counts_within(spans: NDArray[np.int64]) -> NDArray[np.int64]:

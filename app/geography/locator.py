@@ -156,7 +156,7 @@ class PointLocator:
 
 
 CANDIDATE_DEGREES = 0.06  # about 6.7 km north-south: 88 % of 10,000 points in France settled at once
-GRID_CELL_DEGREES = 2 * CANDIDATE_DEGREES  # a candidate square spans two rows and two columns at most
+GRID_CELL_DEGREES = CANDIDATE_DEGREES  # a candidate square spans three rows and three columns at most
 
 
 def _widened(nearest_degrees: NDArray[np.float64], lats: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from app.geography.grid import PointGrid
+from app.geography.grid import QUERIES_AT_ONCE, PointGrid
 from tests.geography.shared import GEOGRAPHY
 
 COMMUNES = GEOGRAPHY.locator.communes
-GRID = PointGrid(COMMUNES.lats, COMMUNES.lons, 0.12)
+GRID = PointGrid(COMMUNES.lats, COMMUNES.lons, 0.06)
 TREE = shapely.STRtree(shapely.points(COMMUNES.lons, COMMUNES.lats))
 
 
@@ -73,3 +73,13 @@ def test_an_empty_grid_has_no_nearest_point() -> None:
     empty = PointGrid(np.empty(0), np.empty(0), 0.12)
     assert empty.nearest_degrees(np.array([45.0]), np.array([2.0])).tolist() == [np.inf]
     assert [len(side) for side in empty.in_squares(np.array([45.0]), np.array([2.0]), 0.06)] == [0, 0]
+
+
+def test_many_queries_are_answered_block_by_block_as_one() -> None:
+    """More queries than QUERIES_AT_ONCE: each block's pairs name the queries of the whole call."""
+    rng = np.random.default_rng(26)
+    lats, lons = rng.uniform(41.3, 51.1, 5_000), rng.uniform(-5.2, 9.6, 5_000)
+    half = rng.uniform(0.0, 0.2, 5_000)
+    boxes = shapely.box(lons - half, lats - half, lons + half, lats + half)
+    assert len(lats) > 2 * QUERIES_AT_ONCE
+    assert pairs(*GRID.in_squares(lats, lons, half)) == pairs(*TREE.query(boxes))
