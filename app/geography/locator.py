@@ -133,24 +133,38 @@ class PointLocator:
         instead of two for most points."""
         if not len(lats):
             return np.empty(0, dtype=np.intp)
-        communes = self._communes
-        points, candidates = self._commune_grid.in_squares(lats, lons, CANDIDATE_DEGREES)
-        degrees = np.hypot(communes.lats[candidates] - lats[points], communes.lons[candidates] - lons[points])
+        grid = self._commune_grid
+        points, candidates = grid.in_squares(lats, lons, CANDIDATE_DEGREES)
+        degrees = grid.degrees(lats[points], lons[points], candidates)
         nearest_degrees = np.full(len(lats), np.inf)
         np.minimum.at(nearest_degrees, points, degrees)
         radius = _widened(nearest_degrees, lats)
         settled = radius <= CANDIDATE_DEGREES
         kept = settled[points] & (degrees <= radius[points])
-        nearest = _geodesic_nearest(lats, lons, points[kept], candidates[kept], communes)
+        nearest = _geodesic_nearest(lats, lons, points[kept], candidates[kept], self._communes)
         others = np.flatnonzero(~settled)
         if len(others):
-            nearest[others] = self._nearest_communes_by_two_queries(lats[others], lons[others])
+            # Within CANDIDATE_DEGREES, the square held the point nearest in degrees; farther, the
+            # nearest of the square, or of a wider one, bounds it: a radius widened from a bound
+            # holds the same nearest commune, with more candidates to weigh.
+            bounds = nearest_degrees[others]
+            unknown = bounds > CANDIDATE_DEGREES
+            bounds[unknown] = grid.bounding_degrees(
+                lats[others][unknown], lons[others][unknown], bounds=bounds[unknown]
+            )
+            nearest[others] = self._nearest_within(lats[others], lons[others], _widened(bounds, lats[others]))
         return nearest
 
     def _nearest_communes_by_two_queries(
         self, lats: NDArray[np.float64], lons: NDArray[np.float64]
     ) -> NDArray[np.intp]:
-        radius = _widened(self._commune_grid.nearest_degrees(lats, lons), lats)
+        """The nearest commune point of each point, as `nearest_commune` finds it: the nearest in
+        degrees, then the nearest on the ellipsoid within the widened radius."""
+        return self._nearest_within(lats, lons, _widened(self._commune_grid.nearest_degrees(lats, lons), lats))
+
+    def _nearest_within(
+        self, lats: NDArray[np.float64], lons: NDArray[np.float64], radius: NDArray[np.float64]
+    ) -> NDArray[np.intp]:
         points, candidates = self._commune_grid.within(lats, lons, radius)
         return _geodesic_nearest(lats, lons, points, candidates, self._communes)
 

@@ -83,3 +83,16 @@ def test_many_queries_are_answered_block_by_block_as_one() -> None:
     boxes = shapely.box(lons - half, lats - half, lons + half, lats + half)
     assert len(lats) > 2 * QUERIES_AT_ONCE
     assert pairs(*GRID.in_squares(lats, lons, half)) == pairs(*TREE.query(boxes))
+
+
+@given(st.lists(queries_near_communes(), min_size=1, max_size=30))
+def test_a_bound_is_the_distance_of_a_point_at_least_as_far_as_the_nearest(queries: list[tuple[float, float]]) -> None:
+    lats, lons = np.array([q[0] for q in queries]), np.array([q[1] for q in queries])
+    bounds = GRID.bounding_degrees(lats, lons)
+    nearest = GRID.nearest_degrees(lats, lons)
+    assert (bounds >= nearest).all()
+    for lat, lon, bound in zip(lats.tolist(), lons.tolist(), bounds.tolist(), strict=True):
+        every = GRID.degrees(
+            np.full(len(COMMUNES.lats), lat), np.full(len(COMMUNES.lats), lon), np.arange(len(COMMUNES.lats))
+        )
+        assert bound in every
