@@ -47,7 +47,15 @@ def serve(args: argparse.Namespace) -> int:
     own_metrics_dir = settings.workers > 1 and not given_metrics_dir
     if own_metrics_dir:
         # workers share their metrics through files (prometheus_client multiprocess mode)
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="territorialite-metrics-")
+        try:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="territorialite-metrics-")
+        except OSError as error:  # a read-only root without a writable /tmp, as Kubernetes may run it
+            print(
+                f"territorialite: {settings.workers} workers share their metrics through a folder, and none could "
+                f"be made ({error}): set PROMETHEUS_MULTIPROC_DIR to a writable folder, or TMPDIR",
+                file=sys.stderr,
+            )
+            return 2
     _, backlog = descriptor_bounds(settings.max_connections, _raise_descriptor_limit())
     config = uvicorn.Config(
         "app.main:app",

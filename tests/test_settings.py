@@ -115,6 +115,27 @@ def test_serve_refuses_a_metrics_folder_that_is_not_there(tmp_path: Path) -> Non
     assert (run.returncode, run.stderr) == (2, f"territorialite: PROMETHEUS_MULTIPROC_DIR is not a folder: {missing}\n")
 
 
+def test_serve_with_several_workers_and_no_writable_temporary_folder_says_so() -> None:
+    """A read-only root without a writable /tmp (Kubernetes' readOnlyRootFilesystem): mkdtemp failed
+    with a traceback (exit code 1) before any worker started."""
+    no_folder = (
+        "import sys, tempfile; tempfile.tempdir = '/nonexistent/tmp'; from app.cli import main; sys.exit(main())"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", no_folder, "serve"],
+        cwd=ROOT,
+        env={"TERRITORIALITE_WORKERS": "2", "TERRITORIALITE_PORT": "0", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert run.stderr.startswith(
+        "territorialite: 2 workers share their metrics through a folder, and none could be made"
+    )
+    assert run.stderr.endswith("set PROMETHEUS_MULTIPROC_DIR to a writable folder, or TMPDIR\n")
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_serve_exits_3_when_the_application_cannot_start(tmp_path: Path, workers: str) -> None:
     """As `serve --help` says, with one worker or several (several exited 0, a review found)."""

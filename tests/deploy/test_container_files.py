@@ -140,3 +140,18 @@ def test_every_probe_uses_the_images_probe_port_and_only_the_main_port_is_served
     policy = next(d for d in documents if d["kind"] == "NetworkPolicy")  # other pods: the API port only
     assert policy["spec"]["podSelector"]["matchLabels"] == deployment["spec"]["template"]["metadata"]["labels"]
     assert [port["port"] for rule in policy["spec"]["ingress"] for port in rule["ports"]] == ["http"]
+
+
+def test_a_read_only_root_comes_with_a_writable_tmp_where_workers_share_their_metrics() -> None:
+    """`serve` with several workers makes its metrics folder in the temporary folder: compose mounts a
+    tmpfs there, the Kubernetes example an emptyDir, so that raising TERRITORIALITE_WORKERS works."""
+    documents = list(yaml.safe_load_all((ROOT / "deploy/kubernetes.yaml").read_text(encoding="utf-8")))
+    pod = next(d for d in documents if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert "emptyDir" in volume
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]["api"]
+    assert compose["read_only"] is True
+    assert "/tmp" in compose["tmpfs"]
