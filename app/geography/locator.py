@@ -112,12 +112,8 @@ class PointLocator:
         """Index of the commune point nearest to `point` on the ellipsoid (on a tie, the first);
         `exclude`: as if that commune point were missing."""
         lats, lons = np.array([point.lat]), np.array([point.lon])
-        degrees = self._commune_grid.nearest_degrees(lats, lons, exclude)
-        _, candidates = self._commune_grid.within(lats, lons, _widened(degrees, lats))
-        if exclude is not None:
-            candidates = candidates[candidates != exclude]
-        km = geodesic_km(point.lat, point.lon, self._communes.lats[candidates], self._communes.lons[candidates])
-        return int(candidates[np.lexsort((candidates, km))[0]])
+        radius = _widened(self._commune_grid.nearest_degrees(lats, lons, exclude), lats)
+        return int(self._nearest_within(lats, lons, radius, exclude)[0])
 
     @property
     def communes(self) -> CommunePoints:
@@ -129,31 +125,41 @@ class PointLocator:
         First every commune point in a square of CANDIDATE_DEGREES around each point, in one search
         of the grid: for a point whose widened radius (from its nearest candidate in degrees) stays
         within CANDIDATE_DEGREES, the candidates hold every point `nearest_commune` would weigh; the
-        few others (sparse communes, the sea) take `nearest_commune`'s way, in bulk. One search
-        instead of two for most points."""
-        if not len(lats):
-            return np.empty(0, dtype=np.intp)
+        few others (sparse communes, the sea) are searched again within a radius widened from a
+        bound, in bulk. One search instead of two for most points. The grid's pairs are taken a
+        block at a time (app.geography.grid.PAIRS_AT_ONCE): 10,000 points at sea off a dense coast,
+        each weighing some 200 candidates, took a worker to 557 MiB when they were taken at once."""
         grid = self._commune_grid
-        points, candidates = grid.in_squares(lats, lons, CANDIDATE_DEGREES)
-        degrees = grid.degrees(lats[points], lons[points], candidates)
-        nearest_degrees = np.full(len(lats), np.inf)
-        np.minimum.at(nearest_degrees, points, degrees)
-        radius = _widened(nearest_degrees, lats)
-        settled = radius <= CANDIDATE_DEGREES
-        kept = settled[points] & (degrees <= radius[points])
-        nearest = _geodesic_nearest(lats, lons, points[kept], candidates[kept], self._communes)
-        others = np.flatnonzero(~settled)
+        nearest = np.empty(len(lats), dtype=np.intp)
+        closest = np.full(len(lats), np.inf)  # each point's nearest candidate, in degrees
+        for block in grid.squares(lats, lons, CANDIDATE_DEGREES):
+            here = block.queries
+            nearest[here], closest[here] = self._settled(lats[here], lons[here], block.pair_queries, block.points)
+        others = np.flatnonzero(nearest < 0)
         if len(others):
-            # Within CANDIDATE_DEGREES, the square held the point nearest in degrees; farther, the
-            # nearest of the square, or of a wider one, bounds it: a radius widened from a bound
-            # holds the same nearest commune, with more candidates to weigh.
-            bounds = nearest_degrees[others]
-            unknown = bounds > CANDIDATE_DEGREES
-            bounds[unknown] = grid.bounding_degrees(
-                lats[others][unknown], lons[others][unknown], bounds=bounds[unknown]
-            )
+            # A candidate's distance bounds the nearest point's in degrees (within CANDIDATE_DEGREES, it
+            # is the nearest's); without one, the nearest point of a wider square does: a radius
+            # widened from a bound holds the same nearest commune, with more candidates to weigh.
+            bounds = grid.bounding_degrees(lats[others], lons[others], bounds=closest[others])
             nearest[others] = self._nearest_within(lats[others], lons[others], _widened(bounds, lats[others]))
         return nearest
+
+    def _settled(
+        self,
+        lats: NDArray[np.float64],
+        lons: NDArray[np.float64],
+        pairs: NDArray[np.intp],
+        candidates: NDArray[np.intp],
+    ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """The nearest commune point of each point whose candidates hold it (-1 for the others), and
+        each point's nearest candidate in degrees (inf: none)."""
+        degrees = self._commune_grid.degrees(lats[pairs], lons[pairs], candidates)
+        closest = np.full(len(lats), np.inf)
+        np.minimum.at(closest, pairs, degrees)
+        radius = _widened(closest, lats)
+        settled = radius <= CANDIDATE_DEGREES
+        kept = settled[pairs] & (degrees <= radius[pairs])
+        return _geodesic_nearest(lats, lons, pairs[kept], candidates[kept], self._communes), closest
 
     def _nearest_communes_by_two_queries(
         self, lats: NDArray[np.float64], lons: NDArray[np.float64]
@@ -163,10 +169,23 @@ class PointLocator:
         return self._nearest_within(lats, lons, _widened(self._commune_grid.nearest_degrees(lats, lons), lats))
 
     def _nearest_within(
-        self, lats: NDArray[np.float64], lons: NDArray[np.float64], radius: NDArray[np.float64]
+        self,
+        lats: NDArray[np.float64],
+        lons: NDArray[np.float64],
+        radius: NDArray[np.float64],
+        excluded: int | None = None,
     ) -> NDArray[np.intp]:
-        points, candidates = self._commune_grid.within(lats, lons, radius)
-        return _geodesic_nearest(lats, lons, points, candidates, self._communes)
+        """The nearest commune point on the ellipsoid within `radius` degrees of each point (but
+        `excluded`), a block of the grid's pairs at a time."""
+        nearest = np.full(len(lats), -1, dtype=np.intp)
+        for block in self._commune_grid.within(lats, lons, radius):
+            pairs, candidates = block.pair_queries, block.points
+            if excluded is not None:
+                kept = candidates != excluded
+                pairs, candidates = pairs[kept], candidates[kept]
+            here = block.queries
+            nearest[here] = _geodesic_nearest(lats[here], lons[here], pairs, candidates, self._communes)
+        return nearest
 
 
 CANDIDATE_DEGREES = 0.06  # about 6.7 km north-south: 88 % of 10,000 points in France settled at once

@@ -3,13 +3,15 @@ the oracle): the points in a square, within a distance, and the nearest distance
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from app.geography.grid import QUERIES_AT_ONCE, PointGrid
+from app.geography.grid import PAIRS_AT_ONCE, PointGrid, Squares
 from tests.geography.shared import GEOGRAPHY
 
 COMMUNES = GEOGRAPHY.locator.communes
@@ -19,6 +21,14 @@ TREE = shapely.STRtree(shapely.points(COMMUNES.lons, COMMUNES.lats))
 
 def pairs(queries: NDArray[np.intp], points: NDArray[np.intp]) -> list[tuple[int, int]]:
     return sorted(zip(queries.tolist(), points.tolist(), strict=True))
+
+
+def pairs_of(blocks: Iterator[Squares]) -> list[tuple[int, int]]:
+    return sorted(
+        (query + block.queries.start, point)
+        for block in blocks
+        for query, point in zip(block.pair_queries.tolist(), block.points.tolist(), strict=True)
+    )
 
 
 def queries_near_communes() -> st.SearchStrategy[tuple[float, float]]:
@@ -49,7 +59,7 @@ def test_the_points_within_a_distance_are_those_of_a_dwithin_query(
     lons = np.array([q[0][1] for q in queries])
     radius = np.array([q[1] for q in queries])
     expected = TREE.query(shapely.points(lons, lats), predicate="dwithin", distance=radius)
-    assert pairs(*GRID.within(lats, lons, radius)) == pairs(*expected)
+    assert pairs_of(GRID.within(lats, lons, radius)) == pairs(*expected)
 
 
 @given(st.lists(queries_near_communes(), min_size=1, max_size=30))
@@ -76,13 +86,19 @@ def test_an_empty_grid_has_no_nearest_point() -> None:
 
 
 def test_many_queries_are_answered_block_by_block_as_one() -> None:
-    """More queries than QUERIES_AT_ONCE: each block's pairs name the queries of the whole call."""
+    """More pairs than PAIRS_AT_ONCE: blocks of consecutive queries, none holding more pairs (but a
+    query alone), whose pairs name the queries of the whole call."""
     rng = np.random.default_rng(26)
     lats, lons = rng.uniform(41.3, 51.1, 5_000), rng.uniform(-5.2, 9.6, 5_000)
-    half = rng.uniform(0.0, 0.2, 5_000)
+    half = rng.uniform(0.0, 0.3, 5_000)
     boxes = shapely.box(lons - half, lats - half, lons + half, lats + half)
-    assert len(lats) > 2 * QUERIES_AT_ONCE
-    assert pairs(*GRID.in_squares(lats, lons, half)) == pairs(*TREE.query(boxes))
+    blocks = list(GRID.squares(lats, lons, half))
+    assert len(blocks) > 2
+    assert [block.queries.start for block in blocks[1:]] == [block.queries.stop for block in blocks[:-1]]
+    assert (blocks[0].queries.start, blocks[-1].queries.stop) == (0, len(lats))
+    for block in blocks:
+        assert len(block.points) <= PAIRS_AT_ONCE or block.queries.stop - block.queries.start == 1
+    assert pairs_of(iter(blocks)) == pairs(*TREE.query(boxes))
 
 
 @given(st.lists(queries_near_communes(), min_size=1, max_size=30))

@@ -263,3 +263,38 @@ def test_the_shortcut_agrees_on_thousands_of_points(geography: Geography) -> Non
     locator = geography.locator
     shortcut = locator._nearest_communes(lats, lons)
     assert (shortcut == locator._nearest_communes_by_two_queries(lats, lons)).all()
+
+
+def brute_force_nearest(lat: float, lon: float, excluded: int | None = None) -> int:
+    """Every commune point weighed on the ellipsoid; on a tie, the first."""
+    communes = GEOGRAPHY.locator.communes
+    km = geodesic_km(lat, lon, communes.lats, communes.lons)
+    if excluded is not None:
+        km[excluded] = np.inf
+    return int(np.flatnonzero(km == km.min())[0])
+
+
+@given(st.integers(0, len(GEOGRAPHY.locator.communes.lats) - 1), st.floats(-0.03, 0.03), st.floats(-0.03, 0.03))
+def test_leaving_a_commune_out_finds_the_nearest_of_the_others_wherever_the_point_is(
+    index: int, d_lat: float, d_lon: float
+) -> None:
+    """`locate_without` (the leave-one-out measure of geodata/README.md) as every other commune point
+    weighed would place the point: at the commune's own point and around it (1ea7d6b's tree returned
+    the excluded commune itself for about half the points moved 0.01 degree away)."""
+    communes = GEOGRAPHY.locator.communes
+    lat, lon = float(communes.lats[index]) + d_lat, float(communes.lons[index]) + d_lon
+    assert GEOGRAPHY.locator.nearest_commune(Point(lat, lon), exclude=index) == brute_force_nearest(lat, lon, index)
+
+
+def test_commune_points_at_the_same_place_give_the_first_of_them() -> None:
+    communes = GEOGRAPHY.locator.communes
+    places = np.stack([communes.lats, communes.lons], axis=1)
+    _, first, counts = np.unique(places, axis=0, return_index=True, return_counts=True)
+    shared = first[counts > 1]
+    assert len(shared) >= 1  # five pairs in the geodata of 2026, e.g. two communes at (47.2333, 6.65)
+    locator = GEOGRAPHY.locator
+    for index in shared.tolist():
+        lat, lon = float(communes.lats[index]), float(communes.lons[index])
+        twins = np.flatnonzero((communes.lats == lat) & (communes.lons == lon))
+        assert locator.nearest_commune(Point(lat, lon)) == int(twins.min()) == index
+        assert locator._nearest_communes(np.array([lat]), np.array([lon])).tolist() == [index]
