@@ -108,14 +108,10 @@ class PointGrid:
             yield Squares(block.queries, pairs[close], points[close])
 
     def nearest_degrees(
-        self,
-        lats: NDArray[np.float64],
-        lons: NDArray[np.float64],
-        excluded: int | None = None,
-        bounds: NDArray[np.float64] | None = None,
+        self, lats: NDArray[np.float64], lons: NDArray[np.float64], excluded: int | None = None
     ) -> NDArray[np.float64]:
         """Each query's distance in degrees to its nearest point but `excluded` (inf if none)."""
-        bounds = self.bounding_degrees(lats, lons, excluded, bounds)
+        bounds = self.bounding_degrees(lats, lons, excluded)
         bounded = np.flatnonzero(np.isfinite(bounds))
         nearest = np.full(len(lats), np.inf)
         nearest[bounded] = self._closest(lats[bounded], lons[bounded], bounds[bounded], excluded)
