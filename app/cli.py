@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app import __version__
+from app.runtime import SUPERVISOR_PID_VARIABLE
 from app.settings import DESCRIPTIONS, PREFIX, Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ def serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+    if settings.workers > 1:
+        os.environ[SUPERVISOR_PID_VARIABLE] = str(os.getpid())  # the workers stop with this process
     _, backlog = descriptor_bounds(settings.max_connections, _raise_descriptor_limit())
     config = uvicorn.Config(
         "app.main:app",

@@ -1,11 +1,16 @@
 """The garbage collector as a long-running process of the service sets it: each server worker, and
 the audit command, which judge many short-lived objects against a few hundred thousand that last.
+And a worker of several stopping with the process that started them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import gc
+import os
+import signal
 from collections.abc import Iterator
 
 # A request or a batch of sessions makes thousands of short-lived objects that reference counting
@@ -32,3 +37,24 @@ def loading_what_lasts() -> Iterator[None]:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
+
+
+SUPERVISOR_PID_VARIABLE = "TERRITORIALITE_SUPERVISOR_PID"  # set by `serve` for its workers; not a setting
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def stop_with_supervisor() -> None:
+    """In a worker started by `serve`'s supervisor (several workers): SIGTERM, and so a graceful stop,
+    when the supervisor is gone, even killed outright (Linux's PR_SET_PDEATHSIG). Otherwise its
+    workers went on answering on the port they inherited, orphans that a restarted service could not
+    listen beside. Elsewhere (one worker, or not Linux), nothing."""
+    supervisor = os.environ.get(SUPERVISOR_PID_VARIABLE, "")
+    if not supervisor.isdigit() or int(supervisor) == os.getpid():
+        return
+    libc = ctypes.util.find_library("c")
+    prctl = getattr(ctypes.CDLL(libc), "prctl", None) if libc else None
+    if prctl is None:
+        return
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != int(supervisor):  # gone before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)

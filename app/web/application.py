@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from app import resources
 from app.contract.operations import Reference
-from app.runtime import loading_what_lasts
+from app.runtime import loading_what_lasts, stop_with_supervisor
 from app.settings import Settings
 from app.web import communes, demo, endpoints, metrics, sandbox
 from app.web.middleware import (
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop_with_supervisor()
         work = Work(settings.max_queued_bytes, settings.compute_threads, settings.max_answer_bytes)
         report_accept_failures_quietly(asyncio.get_running_loop())
         with loading_what_lasts():

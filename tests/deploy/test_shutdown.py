@@ -3,7 +3,9 @@ answer or a clean refusal (no truncated body, no reset after the server started 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import threading
 import time
@@ -55,3 +57,41 @@ def test_sigterm_drains_in_flight_requests() -> None:
     assert outcomes.count("complete") > before  # requests in flight at SIGTERM were answered
     assert all(o == "complete" or o.startswith(("refused:", "status:503")) for o in outcomes), outcomes
     assert "Finished server process" in server.logs() or "Shutting down" in server.logs()
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as listing:
+        return [int(child) for child in listing.read().split()]
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_stop_when_their_supervisor_is_killed_outright() -> None:
+    """SIGKILL to `serve`'s supervisor (several workers): its workers stop too, within seconds,
+    instead of answering on the port they inherited, orphans a restarted service could not listen
+    beside."""
+    server = LiveServer(workers=2).start()
+    assert server.process is not None
+    workers = [pid for pid in _children(server.process.pid) if _running(pid)]
+    assert len(workers) >= 2, workers  # the workers, and multiprocessing's resource tracker if any
+    server.stop(signal.SIGKILL, timeout=10)
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+            time.sleep(0.1)
+        assert not any(_running(pid) for pid in workers), [pid for pid in workers if _running(pid)]
+        try:
+            status: int | None = httpx.get(server.base_url + "/healthz", timeout=2).status_code
+        except httpx.TransportError:
+            status = None
+        assert status is None
+    finally:  # orphans of a failed run would answer on the port for good
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
