@@ -125,9 +125,9 @@ class PointGrid:
         bounds: NDArray[np.float64] | None = None,
     ) -> NDArray[np.float64]:
         """For each query, a distance in degrees within which it has a point but `excluded` (inf:
-        no point at all), at least its nearest point's distance and at most 1.5 times the least
-        square holding a point. `bounds`: such distances already known (inf: unknown). Squares
-        grow until they hold a point; the nearest of that square's is the bound."""
+        no point at all): at least its nearest point's distance, at most the half-diagonal of the
+        first of the growing squares searched that holds a point, whose nearest point's distance it
+        is. `bounds`: such distances already known (inf: unknown)."""
         bounds = np.full(len(lats), np.inf) if bounds is None else bounds.copy()
         waiting = np.flatnonzero(np.isinf(bounds))
         half = FIRST_SEARCH_CELLS * self.cell
