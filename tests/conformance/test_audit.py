@@ -328,3 +328,21 @@ def test_the_command_and_the_api_agree(client: httpx.Client, tmp_path: Path) -> 
     for key, value in api["summary"]["territorial_not_shown_first"].items():
         assert local["territorial_not_shown_first"][key] == value
     assert api["summary"]["evidence"]["policies"] == local["sessions_per_policy"]
+
+
+def test_a_batch_of_sessions_is_bounded_by_their_bytes_as_by_their_number() -> None:
+    """Heavy sessions (2,000 proposals each: some 65 KB) are judged a few at a time, small ones up to
+    the batch's number: a 2 MB audit of heavy sessions judged as one batch took a worker to 207 MiB."""
+    from app.contract.audits import BATCH_BYTES, SessionInput, _batches
+
+    def sizes(batches: list[list[SessionInput]]) -> list[list[int]]:
+        return [[session.size for session in batch] for batch in batches]
+
+    third = BATCH_BYTES // 3
+    heavy = [SessionInput(None, size=third) for _ in range(7)]
+    assert sizes(list(_batches(heavy, 64))) == [[third] * 3, [third] * 3, [third]]
+    alone = [SessionInput(None, size=10), SessionInput(None, size=BATCH_BYTES * 2), SessionInput(None, size=10)]
+    assert sizes(list(_batches(alone, 64))) == [[10], [BATCH_BYTES * 2], [10]]
+    small = [SessionInput(None, size=660) for _ in range(300)]
+    assert [len(batch) for batch in _batches(small, 256)] == [256, 44]
+    assert list(_batches([], 256)) == []
