@@ -53,7 +53,8 @@ class PointGrid:
         self, lats: NDArray[np.float64], lons: NDArray[np.float64], half: NDArray[np.float64] | float
     ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """Every (query, point) pair where the point lies in the square of `half` degrees around
-        the query, its edges included: the pairs a GEOS envelope query with the same box gives."""
+        the query, its edges included: the pairs a GEOS envelope query with the same box gives, all
+        at once (unbounded: the service reduces them block by block, `squares`)."""
         blocks = list(self.squares(lats, lons, half))
         if not blocks:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
@@ -153,9 +154,8 @@ class PointGrid:
             if excluded is not None:
                 kept = points != excluded
                 pairs, points = pairs[kept], points[kept]
-            part = closest[block.queries]
+            part = closest[block.queries]  # a view: the minimum is written in place
             np.minimum.at(part, pairs, self.degrees(lats[block.queries][pairs], lons[block.queries][pairs], points))
-            closest[block.queries] = part
         return closest
 
     def degrees(

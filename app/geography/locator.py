@@ -130,7 +130,7 @@ class PointLocator:
         block at a time (app.geography.grid.PAIRS_AT_ONCE): 10,000 points at sea off a dense coast,
         each weighing some 200 candidates, took a worker to 557 MiB when they were taken at once."""
         grid = self._commune_grid
-        nearest = np.empty(len(lats), dtype=np.intp)
+        nearest = np.full(len(lats), -1, dtype=np.intp)
         closest = np.full(len(lats), np.inf)  # each point's nearest candidate, in degrees
         for block in grid.squares(lats, lons, CANDIDATE_DEGREES):
             here = block.queries
