@@ -3,6 +3,7 @@ the oracle): the points in a square, within a distance, and the nearest distance
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -99,6 +100,17 @@ def test_many_queries_are_answered_block_by_block_as_one() -> None:
     for block in blocks:
         assert len(block.points) <= PAIRS_AT_ONCE or block.queries.stop - block.queries.start == 1
     assert pairs_of(iter(blocks)) == pairs(*TREE.query(boxes))
+    # blocks filled, not one query each: the cells read hold fewer than three times the points kept
+    # here (8 blocks for 141,525 pairs kept); a block ending early would make thousands
+    assert len(blocks) <= 3 * sum(len(block.points) for block in blocks) / PAIRS_AT_ONCE + 2
+
+
+def test_a_query_reading_more_than_a_block_has_a_block_of_its_own() -> None:
+    """A square of 10 degrees over the mainland reads nearly every commune point, more than
+    PAIRS_AT_ONCE: one block, the query alone (taken three at most, so that a loop fails, not hangs)."""
+    blocks = list(itertools.islice(GRID.squares(np.array([46.5]), np.array([2.5]), 5.0), 3))
+    assert [(block.queries.start, block.queries.stop) for block in blocks] == [(0, 1)]
+    assert len(blocks[0].points) > PAIRS_AT_ONCE
 
 
 @given(st.lists(queries_near_communes(), min_size=1, max_size=30))
