@@ -59,6 +59,8 @@ def serve(args: argparse.Namespace) -> int:
             return 2
     if settings.workers > 1:
         os.environ[SUPERVISOR_PID_VARIABLE] = str(os.getpid())  # the workers stop with this process
+    else:  # one given by the environment (copied from a worker's) would stop this server at once
+        os.environ.pop(SUPERVISOR_PID_VARIABLE, None)
     _, backlog = descriptor_bounds(settings.max_connections, _raise_descriptor_limit())
     config = uvicorn.Config(
         "app.main:app",

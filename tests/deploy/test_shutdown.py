@@ -95,3 +95,17 @@ def test_workers_stop_when_their_supervisor_is_killed_outright() -> None:
         for pid in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_one_worker_ignores_a_supervisor_pid_in_its_environment() -> None:
+    """The variable `serve` sets for its workers, copied from a worker's environment into one of a
+    single-worker server: the server starts and answers (it would stop itself at start-up)."""
+    server = LiveServer(env={"TERRITORIALITE_SUPERVISOR_PID": "1"})
+    try:
+        server.start()
+        time.sleep(1)
+        assert server.process is not None
+        assert server.process.poll() is None, server.logs()
+        assert httpx.get(server.base_url + "/healthz", timeout=5).status_code == 200
+    finally:
+        server.stop(signal.SIGTERM, timeout=30)
