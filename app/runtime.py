@@ -11,7 +11,7 @@ import ctypes.util
 import gc
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 # A request or a batch of sessions makes thousands of short-lived objects that reference counting
 # frees: collect the young generation less often than Python's 700, but not so seldom that one
@@ -51,10 +51,18 @@ def stop_with_supervisor() -> None:
     supervisor = os.environ.get(SUPERVISOR_PID_VARIABLE, "")
     if not supervisor.isdigit() or int(supervisor) == os.getpid():
         return
-    libc = ctypes.util.find_library("c")
-    prctl = getattr(ctypes.CDLL(libc), "prctl", None) if libc else None
+    prctl = libc_function("prctl")
     if prctl is None:
         return
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != int(supervisor):  # gone before the request took effect
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def libc_function(name: str) -> Callable[..., int] | None:
+    """A function of the C library (glibc's malloc_trim, Linux's prctl), or None where it has none."""
+    path = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(path), name) if path else None
+    except (OSError, AttributeError):  # another C library, or none found
+        return None

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.servers import ROOT, free_port
+from bench.servers import ROOT, free_port, status_mb
 
 PROBE_EVERY = 0.1
 PROBE_TIMEOUT = 5.0
@@ -106,7 +106,7 @@ class Target:
     def worker_peak_mb(self) -> float:
         """The largest high-water mark (VmHWM) among the workers since `reset_worker_peaks`: peaks
         shorter than the sampling's 50 ms too (a review found 158 MiB sampled where it was 166)."""
-        return max((_status_mb(pid, "VmHWM:") for pid in self.workers()), default=0.0)
+        return max((status_mb(pid, "VmHWM:") for pid in self.workers()), default=0.0)
 
     def cpu_seconds(self) -> float:
         """CPU time of the server's processes, every thread, to the nanosecond (schedstat)."""
@@ -129,14 +129,7 @@ def _read(path: str) -> bytes:
 
 
 def _rss_mb(pid: int) -> float:
-    return _status_mb(pid, "VmRSS:")
-
-
-def _status_mb(pid: int, field: str) -> float:
-    for line in _read(f"/proc/{pid}/status").decode().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return status_mb(pid, "VmRSS:")
 
 
 def http_get(url: str, timeout: float) -> tuple[int, bytes]:

@@ -85,13 +85,13 @@ def _wait(url: str, path: str | None, process: subprocess.Popen[bytes]) -> float
 
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (uvicorn's workers), in MB."""
-    return sum(_status_mb(candidate, "VmRSS:") for candidate in [pid, *_children(pid)])
+    return sum(status_mb(candidate, "VmRSS:") for candidate in [pid, *_children(pid)])
 
 
 def peak_rss_mb(pid: int) -> float:
     """The most resident memory a process, or the largest of its children (uvicorn's workers), has
     reached (the kernel's high-water mark, VmHWM), in MB: since it started, or since `reset_peak`."""
-    return max(_status_mb(candidate, "VmHWM:") for candidate in [pid, *_children(pid)])
+    return max(status_mb(candidate, "VmHWM:") for candidate in [pid, *_children(pid)])
 
 
 def reset_peak(pid: int) -> bool:
@@ -106,8 +106,9 @@ def reset_peak(pid: int) -> bool:
     return True
 
 
-def _status_mb(pid: int, field: str) -> float:
-    with contextlib.suppress(FileNotFoundError):
+def status_mb(pid: int, field: str) -> float:
+    """A memory field of a process's status ("VmRSS:", "VmHWM:"), in MiB; 0 for a process gone."""
+    with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field):
                 return int(line.split()[1]) / 1024

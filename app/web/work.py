@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import gc
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from app.contract.problems import ProblemError
+from app.runtime import libc_function
 
 T = TypeVar("T")
 RETRY_AFTER_SECONDS = 1
@@ -128,15 +127,7 @@ class Work:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-MALLOC_TRIM = _malloc_trim()
+MALLOC_TRIM = libc_function("malloc_trim")  # glibc's; None elsewhere
 
 
 def release_memory() -> None:
