@@ -24,7 +24,7 @@ from app.web.middleware import (
 )
 from app.web.problems import EXCEPTION_HANDLERS
 from app.web.protocol import report_accept_failures_quietly
-from app.web.work import Work
+from app.web.work import Work, keep_big_buffers_mapped
 
 OPENAPI_FILE = resources.data_path("openapi.yaml")
 ROUTES = [
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop_with_supervisor()
+        keep_big_buffers_mapped()
         work = Work(settings.max_queued_bytes, settings.compute_threads, settings.max_answer_bytes)
         report_accept_failures_quietly(asyncio.get_running_loop())
         with loading_what_lasts():
