@@ -131,18 +131,19 @@ class Work:
 MALLOC_TRIM = libc_function("malloc_trim")  # glibc's; None elsewhere
 MALLOPT = libc_function("mallopt")
 M_MMAP_THRESHOLD = -3  # glibc's malloc.h
-MAPPED_FROM_BYTES = 1024 * 1024
+MAPPED_FROM_BYTES = 512 * 1024
 
 
 def keep_big_buffers_mapped() -> None:
-    """Each allocation of a MiB or more (a body, an answer, the buffers reading or writing them) gets
-    pages of its own, given back to the system when it is freed. glibc serves an allocation from its
-    heap below a threshold that rises to the size of each such block freed: after the first 2 MB
-    body, bodies, answers and their buffers came from the heap, whose pages the fragments of
-    requests in flight keep. Measured in `make attack`: three clients sending 2 MB FHIR Bundles to
-    one worker peaked at 142 MiB against 145-149 (and 126 against 130 ten seconds after); rankings
-    of 10,000 physicians 2 to 5 % slower in-process. An operator's own setting
-    (MALLOC_MMAP_THRESHOLD_, or glibc.malloc.mmap_threshold in GLIBC_TUNABLES) is left as it is."""
+    """Each allocation of 512 KiB or more (a body, an answer, the buffers reading or writing them)
+    gets pages of its own, given back to the system when it is freed. glibc serves an allocation from
+    its heap below a threshold that rises to the size of each such block freed: after the first 2 MB
+    body, bodies, answers and their buffers came from the heap, whose pages the fragments of requests
+    in flight keep. Three clients sending 2 MB FHIR Bundles to one worker peaked at 141 MiB against
+    146-147 (140.8-141.6 and 125 ten seconds after, against 130; 1 MiB: 142.9); 10,000-physician
+    rankings and 2 MB Bundles 1 to 5 % slower in-process and served (alternated runs; this machine's
+    runs differ by as much). An operator's own setting (MALLOC_MMAP_THRESHOLD_, or
+    glibc.malloc.mmap_threshold in GLIBC_TUNABLES) is left as it is."""
     own_setting = "MALLOC_MMAP_THRESHOLD_" in os.environ or "mmap_threshold" in os.environ.get("GLIBC_TUNABLES", "")
     if MALLOPT is not None and not own_setting:
         MALLOPT(M_MMAP_THRESHOLD, MAPPED_FROM_BYTES)

@@ -65,7 +65,7 @@ def mapped_blocks(mode: str, **environment: str) -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
-def test_a_worker_maps_each_buffer_of_a_mib_or_more_where_glibc_would_not() -> None:
+def test_a_worker_maps_each_buffer_of_512_kib_or_more_where_glibc_would_not() -> None:
     assert mapped_blocks("plain") == 0
     assert mapped_blocks("worker") == 1
     assert mapped_blocks("worker", MALLOC_MMAP_THRESHOLD_=str(8 << 20)) == 0  # the operator's setting stays
