@@ -212,7 +212,7 @@ def _lists_failing_fast(schema: Any, models: set[type]) -> None:
     if isinstance(schema, dict):
         if schema.get("type") == "list":
             schema["fail_fast"] = True
-        elif schema.get("type") == "model":
+        elif schema.get("type") in ("model", "dataclass"):
             models.add(schema["cls"])
         for value in schema.values():
             _lists_failing_fast(value, models)

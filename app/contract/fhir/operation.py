@@ -107,8 +107,8 @@ def _refuse_an_answer_over(limit: int, parts: Iterable[object]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Read:
-    """What the ranking needs of a request, without its Bundle's validated objects (a 1.8 MB body:
-    8.7 MB of them), gone before the answer is built; and the body's document, whose resources a
+    """What the ranking needs of a request, without its Bundle's validated objects (a 2 MB body:
+    1.1 MB of them), gone before the answer is built; and the body's document, whose resources a
     Bundle answer returns as they were sent."""
 
     patient: LocationInput | None

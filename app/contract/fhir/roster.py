@@ -693,9 +693,10 @@ Checked = TypeVar("Checked")
 
 
 def _checked(adapter: TypeAdapter[Checked], value: Any, at: Path) -> Checked:
-    """An extension's value, judged when read, refused as any other element would be."""
+    """An extension's value, judged when read, refused as any other element would be (strict as
+    the elements are: models.py)."""
     try:
-        return adapter.validate_python(value, strict=True)
+        return adapter.validate_python(value)
     except ValidationError as error:
         errors = [
             FieldError(
