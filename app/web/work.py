@@ -26,7 +26,7 @@ import contextlib
 import gc
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -139,14 +139,19 @@ def keep_big_buffers_mapped() -> None:
     gets pages of its own, given back to the system when it is freed. glibc serves an allocation from
     its heap below a threshold that rises to the size of each such block freed: after the first 2 MB
     body, bodies, answers and their buffers came from the heap, whose pages the fragments of requests
-    in flight keep. Three clients sending 2 MB FHIR Bundles to one worker peaked at 141 MiB against
-    146-147 (140.8-141.6 and 125 ten seconds after, against 130; 1 MiB: 142.9); 10,000-physician
-    rankings and 2 MB Bundles 1 to 5 % slower in-process and served (alternated runs; this machine's
-    runs differ by as much). An operator's own setting (MALLOC_MMAP_THRESHOLD_, or
+    in flight kept. Measured (README, Performance): three clients sending 2 MB FHIR Bundles or 2 MB
+    audits to one worker peak 4 to 6 MiB lower; the cost is fresh pages for each big block (page
+    faults, system time): big requests about 6 % slower served, 2 MB bodies refused at once (a 400)
+    about 45 % more CPU each. An operator's own threshold (MALLOC_MMAP_THRESHOLD_, or
     glibc.malloc.mmap_threshold in GLIBC_TUNABLES) is left as it is."""
-    own_setting = "MALLOC_MMAP_THRESHOLD_" in os.environ or "mmap_threshold" in os.environ.get("GLIBC_TUNABLES", "")
-    if MALLOPT is not None and not own_setting:
+    if MALLOPT is not None and not operator_threshold(os.environ):
         MALLOPT(M_MMAP_THRESHOLD, MAPPED_FROM_BYTES)
+
+
+def operator_threshold(environ: Mapping[str, str]) -> bool:
+    """Whether glibc was given a threshold of its own at start (the tunables: name=value, colon-separated)."""
+    tunables = {item.partition("=")[0] for item in environ.get("GLIBC_TUNABLES", "").split(":")}
+    return "MALLOC_MMAP_THRESHOLD_" in environ or "glibc.malloc.mmap_threshold" in tunables
 
 
 def release_memory() -> None:
