@@ -430,6 +430,46 @@ def test_coordinates_out_of_range_are_refused(geography: Geography) -> None:
     assert [e.pointer for e in problem.errors] == ["/bundle/entry/1/resource/address/0/extension/0/extension/0"]
 
 
+GEOLOCATION = "http://hl7.org/fhir/StructureDefinition/geolocation"
+NO_OBJECT = "Input should be a valid dictionary or instance of"  # pydantic's words for a model, as answered
+
+
+@pytest.mark.parametrize("wrong", ["49.1", True])
+def test_a_coordinate_is_a_json_number_nothing_else(geography: Geography, wrong: object) -> None:
+    """Strict as they were (a lax float takes "49.1" and true): a position's, a geolocation's."""
+    location = {"resourceType": "Location", "id": "l", "position": {"latitude": wrong, "longitude": 4.83}}
+    problem = refused(
+        geography, {"bundle": searchset(role("a", location=[{"reference": "Location/l"}]), {"resource": location})}
+    )
+    assert [e.pointer for e in problem.errors] == ["/bundle/entry/1/resource/position/latitude"]
+    geolocation = {"url": GEOLOCATION, "extension": [{"url": "latitude", "valueDecimal": wrong},
+                                                     {"url": "longitude", "valueDecimal": 4.83}]}  # fmt: skip
+    problem = refused(
+        geography, {"bundle": searchset(role("a", "Organization/o"), organization("o", {"extension": [geolocation]}))}
+    )
+    assert [e.pointer for e in problem.errors] == [
+        "/bundle/entry/1/resource/address/0/extension/0/extension/0/valueDecimal"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extension", "at", "detail"),
+    [
+        ({"url": INSEE, "valueCoding": "54395"}, "/valueCoding", f"{NO_OBJECT} InseeCoding"),
+        ({"url": GEOLOCATION, "extension": [1]}, "/extension/0", f"{NO_OBJECT} Coordinate"),
+    ],
+)  # fmt: skip
+def test_an_extension_value_that_is_no_object_is_refused_in_the_words_it_always_had(
+    geography: Geography, extension: dict[str, object], at: str, detail: str
+) -> None:
+    problem = refused(
+        geography, {"bundle": searchset(role("a", "Organization/o"), organization("o", {"extension": [extension]}))}
+    )
+    assert [(e.pointer, e.detail) for e in problem.errors] == [
+        (f"/bundle/entry/1/resource/address/0/extension/0{at}", detail)
+    ]
+
+
 def test_a_bundle_without_roles_too_many_roles_or_duplicates_is_refused(geography: Geography) -> None:
     assert [e.pointer for e in refused(geography, {"bundle": searchset()}).errors] == ["/bundle/entry"]
     many = searchset(*(role(f"r{i}") for i in range(10_001)))

@@ -699,12 +699,19 @@ def _checked(adapter: TypeAdapter[Checked], value: Any, at: Path) -> Checked:
         return adapter.validate_python(value)
     except ValidationError as error:
         errors = [
-            FieldError(
-                pointer(*at, *(s for s in e["loc"] if s not in _UNION_STEPS)), e["msg"].removeprefix("Value error, ")
-            )
+            FieldError(pointer(*at, *(s for s in e["loc"] if s not in _UNION_STEPS)), _extension_detail(e))
             for e in error.errors(include_url=False, include_input=False)
         ]
         raise invalid_fields(f"{len(errors)} invalid field(s)", errors) from error
+
+
+def _extension_detail(error: Mapping[str, Any]) -> str:
+    """An extension value's error in pydantic's words for Python objects; a value that is no object
+    where an element is expected in the words it had when the elements were models (their
+    'model_type'), not a dataclass's: the answers stay as they were."""
+    if error["type"] == "dataclass_type":
+        return f"Input should be a valid dictionary or instance of {error['ctx']['class_name']}"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 _UNION_STEPS = frozenset({"InseeCoding", "list[Coordinate]", "str"})  # pydantic names the branch of `X | None`
