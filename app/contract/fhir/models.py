@@ -57,7 +57,10 @@ READ_TYPES = frozenset({ROLE, PRACTITIONER, ORGANIZATION, LOCATION})
 # models, 1.1 as dataclasses. Strict for each field, not for the dataclass: a strict dataclass takes
 # only its own instances from Python, and a body's document is dicts. That document holds only what
 # JSON holds (dicts, lists, strings, numbers, booleans, None), which lax strings, lists and literals
-# accept and refuse as strict ones do; floats do not (lax takes "1.5" and true): StrictFloat.
+# accept and refuse as strict ones do; floats do not (lax takes "1.5" and true): StrictFloat. A value
+# that is no object where an element goes is a dataclass's error, not a model's: worded for JSON
+# alike ("Input should be an object", app/contract/problems.py), and in an extension's value as a
+# model's was (roster.py, _extension_detail).
 element = dataclass(frozen=True, slots=True, config=ConfigDict(extra="ignore"))
 StrictFloat = Annotated[float, Strict()]
 
