@@ -140,7 +140,7 @@ def keep_big_buffers_mapped() -> None:
     its heap below a threshold that rises to the size of each such block freed: after the first 2 MB
     body, bodies, answers and their buffers came from the heap, whose pages the fragments of requests
     in flight kept. Measured (README, Performance): three clients sending 2 MB FHIR Bundles or 2 MB
-    audits to one worker peak 4 to 6 MiB lower; the cost is fresh pages for each big block (page
+    audits to one worker peak 3 to 6 MiB lower; the cost is fresh pages for each big block (page
     faults, system time): big requests about 6 % slower served, 2 MB bodies refused at once (a 400)
     about 45 % more CPU each. An operator's own threshold (MALLOC_MMAP_THRESHOLD_, or
     glibc.malloc.mmap_threshold in GLIBC_TUNABLES) is left as it is."""

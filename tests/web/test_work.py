@@ -4,8 +4,6 @@ test_load_shedding.py, against a live server)."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import subprocess
 import sys
@@ -13,6 +11,7 @@ import sys
 import pytest
 
 from app.contract.problems import ProblemError
+from app.runtime import libc_function
 from app.web.work import Work, operator_threshold
 
 MIB = 1024 * 1024
@@ -58,9 +57,7 @@ with context:
     block = libc.malloc(600 << 10)
     print(libc.mallinfo2().hblks - before)
 """
-GLIBC_COUNTS_MAPPED_BLOCKS = sys.platform.startswith("linux") and hasattr(
-    ctypes.CDLL(ctypes.util.find_library("c")), "mallinfo2"
-)  # glibc 2.33 and later
+GLIBC_COUNTS_MAPPED_BLOCKS = libc_function("mallinfo2") is not None  # glibc 2.33 and later
 
 
 def mapped_blocks(mode: str, **environment: str) -> int:
