@@ -215,9 +215,8 @@ class CommuneIndex:
                 keys.append(key.encode("ascii"))
                 key_ranks.append(rank)
         self._keys, self._key_ranks = _sorted_with(np.array(keys), key_ranks)
-        self._longest_word = max(map(len, vocabulary))
-        self._word_hashes = _hashes(vocabulary)
-        self._beginning_hashes = _hashes(w[:n] for w in vocabulary for n in range(TYPO_MIN_LETTERS - 1, len(w) + 1))
+        # sorted, fixed width: a word is known by one bisection, and so is the beginning of a word
+        self._vocabulary = np.array(sorted(w.encode("ascii") for w in vocabulary))
 
     def _build_numbers(self) -> None:
         """Postal codes with their commune ids, sorted; commune ids by département and by
@@ -285,13 +284,25 @@ class CommuneIndex:
         expanded = [_SAME_WORD.get(w, w) for w in words]
         keys: set[str] = set()
         for position, word in enumerate(expanded):
-            known = self._beginning_hashes if position == len(expanded) - 1 else self._word_hashes
-            correctable = TYPO_MIN_LETTERS <= len(word) <= self._longest_word + 1 and word.isalpha()
-            if not correctable or _known([word], known):
+            beginning = position == len(expanded) - 1
+            correctable = TYPO_MIN_LETTERS <= len(word) <= self._vocabulary.itemsize + 1 and word.isalpha()
+            if not correctable or self._known([word], beginning):
                 continue
-            for variant in _known(list(typo_variants(word)), known):
+            for variant in self._known(list(typo_variants(word)), beginning):
                 keys.add("".join([*expanded[:position], variant, *expanded[position + 1 :]]))
         return sorted(keys)
+
+    def _known(self, candidates: list[str], beginnings: bool) -> list[str]:
+        """The candidates that are words of the names (`beginnings`: that begin a word). The first
+        word not before a candidate is the one it may be, or begin: words it begins sort together."""
+        vocabulary = self._vocabulary
+        fitting = [c for c in candidates if len(c) <= vocabulary.itemsize]  # longer ones are no words
+        if not fitting:
+            return []
+        needles = np.array(fitting, dtype=vocabulary.dtype)  # ASCII: folded words, a-z variants
+        found = vocabulary[np.minimum(np.searchsorted(vocabulary, needles), len(vocabulary) - 1)]
+        known = np.strings.startswith(found, needles) if beginnings else found == needles
+        return [fitting[i] for i in np.flatnonzero(known).tolist()]
 
     def _by_name(self, keys: list[str], numbers: tuple[str, ...], limit: int, typo: bool) -> list[CommuneHit]:
         """Names that are a key, then names a key begins; narrowed by the numbers; by rank."""
@@ -397,21 +408,6 @@ def _smallest(ranks: np.ndarray, count: int) -> np.ndarray:
     if len(ranks) > count:
         ranks = np.partition(ranks, count - 1)[:count]
     return np.sort(ranks)
-
-
-def _hashes(strings: Iterable[str]) -> np.ndarray:
-    """Sorted distinct hashes of strings: a compact set. A collision (odds about 1e-14 a look-up)
-    would at worst try a correction that finds nothing, or skip one."""
-    hashes = np.sort(np.fromiter((hash(s) for s in strings), dtype=np.int64))
-    return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]
-
-
-def _known(candidates: list[str], hashes: np.ndarray) -> list[str]:
-    """The candidates whose hash is among `hashes`."""
-    wanted = np.array([hash(s) for s in candidates], dtype=np.int64)
-    at = np.searchsorted(hashes, wanted)
-    at[at == len(hashes)] = 0
-    return [candidates[i] for i in np.flatnonzero(hashes[at] == wanted).tolist()]
 
 
 def _commune_order(commune: Commune) -> tuple[int, str, str]:

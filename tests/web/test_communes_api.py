@@ -116,6 +116,7 @@ TYPOS = [
     ("grenble", "38185"),
     ("saint paul les durence", "13099"),
     ("st paul les durenc", "13099"),  # a typo in an unfinished last word
+    ("chamoni mont blanc", "74056"),  # "chamoni" begins a word, but is none: a typo, as it is not the last
 ]
 
 
