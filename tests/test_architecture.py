@@ -66,9 +66,11 @@ def imports_in(source: str, package: str) -> set[str]:
 
 
 def _is_dynamic_import(node: ast.Call) -> bool:
-    """importlib.import_module("...") or __import__("...") with a literal name."""
+    """importlib.import_module("..."), __import__("...") or importlib.util.find_spec("...") (a package
+    used without being imported) with a literal name."""
     name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-    return name in {"import_module", "__import__"} and bool(node.args) and isinstance(node.args[0], ast.Constant)
+    named = name in {"import_module", "__import__", "find_spec"}
+    return named and bool(node.args) and isinstance(node.args[0], ast.Constant)
 
 
 def app_layer(module: str) -> str | None:
@@ -124,8 +126,9 @@ def test_the_import_reader_sees_every_way_of_importing() -> None:
         "from ..web import endpoints\n"
         "import importlib\n"
         "importlib.import_module('app.web.application')\n"
+        "importlib.util.find_spec('swagger_ui')\n"
     )
-    assert {"app.web", "app.web.endpoints", "app.web.application"} <= imports_in(source, "app.geography")
+    assert {"app.web", "app.web.endpoints", "app.web.application", "swagger_ui"} <= imports_in(source, "app.geography")
     assert {app_layer(name) for name in imports_in(source, "app.geography")} >= {"web"}
 
 
