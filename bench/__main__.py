@@ -114,9 +114,9 @@ def bench_http() -> None:
         ["", "req/s", "floor req/s", "vs floor", "p50 ms", "p99 ms", "floor p99 ms", "p99 vs floor", "errors"],
         rows,
     )
-    during = f"its peak during them {peak:.0f} MB" if reset else f"its peak since it started {peak:.0f} MB"
-    print(f"  resident memory of the worker after the runs: {resident:.0f} MB; {during}; its start-up's peak"
-          f" {start_peak:.0f} MB (the kernel's high-water mark, VmHWM, reset once the worker was ready)")  # fmt: skip
+    during = f"its peak during them {peak:.0f} MiB" if reset else f"its peak since it started {peak:.0f} MiB"
+    print(f"  resident memory of the worker after the runs: {resident:.0f} MiB; {during}; its start-up's peak"
+          f" {start_peak:.0f} MiB (the kernel's high-water mark, VmHWM, reset once the worker was ready)")  # fmt: skip
     if BASELINE:
         bench_against_baseline(hundred)
     bench_concurrency(hundred)
@@ -161,7 +161,7 @@ def bench_big_requests() -> None:
     print_table(
         "One big ranking (median of 5 after a warm-up)",
         ["", "body MB", "server-side ms (in-process)", "round trip ms (HTTP, loopback)",
-         "worker's peak RSS MB during its round trips"],
+         "worker's peak RSS MiB during its round trips"],
         rows,
     )  # fmt: skip
     measured = {"100 physicians by code": phases.phases(reference, ranking_body(100))}
@@ -221,14 +221,14 @@ def bench_start() -> None:
             times.append(ready)
             resident = rss_mb(pid)
     start = statistics.median(times)
-    print(f"\nCold start to ready (/readyz 200), median of 3: {start:.2f} s; idle RSS {resident:.0f} MB")
+    print(f"\nCold start to ready (/readyz 200), median of 3: {start:.2f} s; idle RSS {resident:.0f} MiB")
 
 
 def bench_audit() -> None:
     rows = [audit.audit_run(n) for n in (20_000, 100_000)]
     print_table(
         "Audit of recorded sessions (territorialite audit, in-process, one core)",
-        ["sessions", "file MB", "seconds", "sessions/s", "peak RSS MB"],
+        ["sessions", "file MiB", "seconds", "sessions/s", "peak RSS MiB"],
         [[r["sessions"], f"{r['file_mb']:.1f}", f"{r['seconds']:.1f}", f"{r['sessions_per_s']:.0f}",
           f"{r['peak_rss_mb']:.0f}"] for r in rows],
     )  # fmt: skip
@@ -242,9 +242,9 @@ def bench_audit() -> None:
     )
     ids = [audit.seen_ids_memory(n) for n in (100_000, 1_000_000)]
     print_table(
-        "Remembering session ids to find repeats (peak traced MB, seconds): SeenIds (8-byte digests, sorted"
+        "Remembering session ids to find repeats (peak traced MiB, seconds): SeenIds (8-byte digests, sorted"
         " array) vs a set of the same digests as ints vs a set of the id strings",
-        ["ids", "SeenIds MB", "s", "digest set MB", "s", "string set MB", "s", "digest set / SeenIds MB"],
+        ["ids", "SeenIds MiB", "s", "digest set MiB", "s", "string set MiB", "s", "digest set / SeenIds"],
         [[r["ids"], f"{r['seen_ids_mb']:.1f}", f"{r['seen_ids_s']:.2f}", f"{r['digest_set_mb']:.1f}",
           f"{r['digest_set_s']:.2f}", f"{r['string_set_mb']:.1f}", f"{r['string_set_s']:.2f}",
           f"{r['digest_set_mb'] / r['seen_ids_mb']:.1f}x"] for r in ids],

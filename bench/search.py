@@ -161,7 +161,7 @@ def percentiles(times: np.ndarray) -> list[str]:
 def report(print_table: Callable[[str, list[str], list[list[object]]], None]) -> None:
     cost = start_up_cost()
     print(
-        f"\nCommune search index: built in {cost['seconds']:.2f} s, adds {cost['rss_mb']:.0f} MB resident "
+        f"\nCommune search index: built in {cost['seconds']:.2f} s, adds {cost['rss_mb']:.0f} MiB resident "
         f"(median of {START_UP_RUNS} fresh interpreters, geodata already loaded)"
     )
     result = measure(load_geography())

@@ -84,13 +84,13 @@ def _wait(url: str, path: str | None, process: subprocess.Popen[bytes]) -> float
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (uvicorn's workers), in MB."""
+    """Resident memory of a process and its children (uvicorn's workers), in MiB."""
     return sum(status_mb(candidate, "VmRSS:") for candidate in [pid, *_children(pid)])
 
 
 def peak_rss_mb(pid: int) -> float:
     """The most resident memory a process, or the largest of its children (uvicorn's workers), has
-    reached (the kernel's high-water mark, VmHWM), in MB: since it started, or since `reset_peak`."""
+    reached (the kernel's high-water mark, VmHWM), in MiB: since it started, or since `reset_peak`."""
     return max(status_mb(candidate, "VmHWM:") for candidate in [pid, *_children(pid)])
 
 

@@ -30,9 +30,9 @@ def main(seconds: int = 60) -> None:
           f"non-2xx {result['non_2xx']}")  # fmt: skip
     print(f"  latency p50 {result['p50_ms']:.1f} ms, p90 {result['p90_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
           f"max {result['max_ms']:.1f} ms")  # fmt: skip
-    print("  resident memory (s: MB): " + ", ".join(f"{t:.0f}: {mb:.1f}" for t, mb in samples))
+    print("  resident memory (s: MiB): " + ", ".join(f"{t:.0f}: {mb:.1f}" for t, mb in samples))
     growth = samples[-1][1] - samples[1][1] if len(samples) > 2 else 0.0
-    print(f"  growth from 10 s to the end: {growth:+.1f} MB")
+    print(f"  growth from 10 s to the end: {growth:+.1f} MiB")
 
 
 if __name__ == "__main__":
