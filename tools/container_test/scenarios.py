@@ -30,7 +30,12 @@ HARDENING = [
 ]  # the compose file's limits
 # What the process inside sees of its own privileges, and whether it can write where it runs.
 SELF_INSPECTION = """
-import json, os
+import importlib.util, json, os, pathlib, struct
+def compiled(source):  # its bytecode cached beside it, for this very source (timestamp and size)
+    cached, stat = pathlib.Path(importlib.util.cache_from_source(source)), source.stat()
+    expected = struct.pack("<II", int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF)
+    return cached.is_file() and cached.read_bytes()[8:16] == expected
+uncompiled = [str(p) for p in pathlib.Path("/srv/app").rglob("*.py") if not compiled(p)]
 status = dict(line.split(":", 1) for line in open("/proc/1/status"))
 try:
     open("/srv/written", "w")
@@ -38,7 +43,8 @@ try:
 except OSError:
     writable = False
 print(json.dumps({"uid": os.getuid(), "pid1_uid": status["Uid"].split()[0], "cap_eff": status["CapEff"].strip(),
-                  "no_new_privs": status["NoNewPrivs"].strip(), "root_writable": writable}))
+                  "no_new_privs": status["NoNewPrivs"].strip(), "root_writable": writable,
+                  "modules": len(list(pathlib.Path("/srv/app").rglob("*.py"))), "uncompiled": uncompiled}))
 """
 
 
@@ -108,9 +114,10 @@ def _check_hardening(engine: Engine) -> None:
     check(int(seen["cap_eff"], 16) == 0, f"capabilities left: {seen['cap_eff']}")
     check(seen["no_new_privs"] == "1", "no-new-privileges not in force")
     check(not seen["root_writable"], "the root file system is writable")
+    check(not seen["uncompiled"], f"modules without their bytecode, compiled at each start: {seen['uncompiled'][:5]}")
     say(
         f"it runs as uid {seen['uid']} (image USER {config['User']}), no capabilities (CapEff {seen['cap_eff']}), "
-        f"NoNewPrivs {seen['no_new_privs']}, /srv not writable"
+        f"NoNewPrivs {seen['no_new_privs']}, /srv not writable, its {seen['modules']} modules compiled in the image"
     )
 
 
