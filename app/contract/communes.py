@@ -4,14 +4,16 @@ the access log holds the route, never the query string."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.contract.limits import DEFAULT_COMMUNES, MAX_COMMUNES, MAX_FIELD_ERRORS, MAX_QUERY_CHARACTERS
 from app.contract.problems import ParameterError, ProblemError
 from app.geography import Geography
-from app.geography.search import CommuneHit, CommuneIndex
+from app.geography.search import OLD_NAMES_FILE, CommuneHit, CommuneIndex, read_old_names
 
 PARAMETERS = ("q", "limit")
 
@@ -89,8 +91,13 @@ def commune_found(hit: CommuneHit, geography: Geography) -> dict[str, object]:
     }
 
 
-def search(index: CommuneIndex | None, pairs: Iterable[tuple[str, str]]) -> dict[str, object]:
+def index_builder(geography: Geography, geodata_dir: Path) -> Callable[[], CommuneIndex]:
+    """What builds the commune search's index, when called: its one file read now, so that a
+    missing or unreadable one stops a start as any geodata file does."""
+    return functools.partial(CommuneIndex, geography, read_old_names(geodata_dir / OLD_NAMES_FILE))
+
+
+def search(index: CommuneIndex, pairs: Iterable[tuple[str, str]]) -> dict[str, object]:
     """The answer to GET /v1/communes with these query-string pairs."""
-    assert index is not None, "the reference was loaded without the commune search's index"
     asked = parse_search(pairs)
     return present(index.search(asked.q, asked.limit), index.geography)

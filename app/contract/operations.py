@@ -32,7 +32,6 @@ from app.contract.requests import (
 )
 from app.contract.unique_keys import NOT_READ, read_checked, read_unique, refuse_duplicate_keys
 from app.geography import Geography, load_geography
-from app.geography.search import CommuneIndex
 from app.territoriality.information_message import etht01_message
 from app.territoriality.patients import PatientLocationError
 from app.territoriality.policies import POLICIES, get_policy
@@ -46,20 +45,19 @@ Body = TypeVar("Body")
 
 @dataclass(frozen=True, eq=False)
 class Reference:
-    """What the operations judge with, loaded once at start-up: the geography, the rulings, and the
-    commune search's index (optional: only GET /v1/communes needs it)."""
+    """What the operations judge with, loaded once at start-up: the geography and the rulings. (The
+    commune search's index is built from the geography apart: `CommuneIndex`.)"""
 
     geography: Geography
     catalogue: Catalogue
-    communes: CommuneIndex | None = None
 
     @classmethod
     def load(cls, geodata_dir: Path) -> Reference:
-        """Everything built before the first request, not during it: the tables the engine looks
-        codes up in, the commune search's index."""
+        """Everything the engine needs built before the first request, not during it: the geography,
+        the tables it looks codes up in, the rulings."""
         geography = load_geography(geodata_dir)
         commune_rows(geography)
-        return cls(geography, load_catalogue(), CommuneIndex.from_geodata(geography, geodata_dir))
+        return cls(geography, load_catalogue())
 
 
 def parse(body: bytes, adapter: TypeAdapter[Body], validate_the_text: bool = False) -> Body:

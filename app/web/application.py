@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from app import resources
+from app.contract import communes as commune_search
 from app.contract.operations import Reference
 from app.runtime import loading_what_lasts, stop_with_supervisor
 from app.settings import Settings
@@ -76,7 +77,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         work = Work(settings.max_queued_bytes, settings.compute_threads, settings.max_answer_bytes)
         report_accept_failures_quietly(asyncio.get_running_loop())
         with loading_what_lasts():
-            app.state.service = endpoints.Service(settings, Reference.load(settings.geodata_dir), work)
+            reference = Reference.load(settings.geodata_dir)
+            build_search_index = commune_search.index_builder(reference.geography, settings.geodata_dir)
+        search_index = communes.IndexBuiltInTheBackground(build_search_index)
+        app.state.service = endpoints.Service(settings, reference, work, search_index)
         keepers = [
             asyncio.create_task(work.keep_memory_returned()),
             asyncio.create_task(work.keep_held_reported(metrics.record_held)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pydantic_core
 from starlette.requests import Request
@@ -18,6 +19,9 @@ from app.settings import Settings
 from app.web.requests import check_media_type, declared_size, ensure_connected, read_body
 from app.web.work import Work
 
+if TYPE_CHECKING:
+    from app.web.communes import IndexBuiltInTheBackground
+
 
 @dataclass(frozen=True)
 class Service:
@@ -26,6 +30,7 @@ class Service:
     settings: Settings
     reference: Reference
     work: Work
+    communes: IndexBuiltInTheBackground
 
 
 def json_response(body: object, status_code: int = 200) -> Response:
