@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import gc
 import os
 import signal
@@ -27,8 +28,9 @@ def loading_what_lasts() -> Iterator[None]:
     thousand objects that all last: collections would free nothing and cost a fifth of the start,
     0.90 -> 0.69 s on one core), then what was loaded is frozen out of the collector, so that no
     full collection walks it again, and the young generation is collected as COLLECTOR_THRESHOLDS
-    says. Frozen without a collection first: one, after a worker's imports and loading, found
-    nothing to free and took 43-50 ms of a 1.1 s start. Process-wide: for the server's workers and
+    says. Frozen without a collection first: one, after a worker's imports and loading, took 43 to
+    85 ms of a start of about a second and found nothing to free in a worker of one (a few objects,
+    kilobytes, elsewhere: the audit command's argument parsers). Process-wide: for the server's workers and
     the audit command (`territorialite audit`, app.cli's `audit`), not for a library caller of
     app.conformance.audit_file."""
     gc.disable()
@@ -62,8 +64,19 @@ def stop_with_supervisor() -> None:
 
 def libc_function(name: str) -> Callable[..., int] | None:
     """A function of the C library (glibc's malloc_trim, Linux's prctl), or None where it has none."""
+    library = _c_library()
+    try:
+        return getattr(library, name) if library is not None else None
+    except AttributeError:  # another C library
+        return None
+
+
+@functools.cache
+def _c_library() -> ctypes.CDLL | None:
+    """Found and opened once: each search runs a compiler or ldconfig (1 to 3 ms), and each handle
+    left garbage that a worker froze at its start."""
     path = ctypes.util.find_library("c")
     try:
-        return getattr(ctypes.CDLL(path), name) if path else None
-    except (OSError, AttributeError):  # another C library, or none found
+        return ctypes.CDLL(path) if path else None
+    except OSError:  # none found
         return None

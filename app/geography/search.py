@@ -216,7 +216,8 @@ class CommuneIndex:
                 key_ranks.append(rank)
         self._keys, self._key_ranks = _sorted_with(np.array(keys), key_ranks)
         # sorted, fixed width: a word is known by one bisection, and so is the beginning of a word
-        self._vocabulary = np.array(sorted(w.encode("ascii") for w in vocabulary))
+        width = max(map(len, vocabulary), default=1)  # bytes, even for names without a word to correct
+        self._vocabulary = np.array(sorted(w.encode("ascii") for w in vocabulary), dtype=f"S{width}")
 
     def _build_numbers(self) -> None:
         """Postal codes with their commune ids, sorted; commune ids by département and by
@@ -297,7 +298,7 @@ class CommuneIndex:
         word not before a candidate is the one it may be, or begin: words it begins sort together."""
         vocabulary = self._vocabulary
         fitting = [c for c in candidates if len(c) <= vocabulary.itemsize]  # longer ones are no words
-        if not fitting:
+        if not fitting or not len(vocabulary):
             return []
         needles = np.array(fitting, dtype=vocabulary.dtype)  # ASCII: folded words, a-z variants
         found = vocabulary[np.minimum(np.searchsorted(vocabulary, needles), len(vocabulary) - 1)]

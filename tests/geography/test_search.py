@@ -4,6 +4,8 @@ one, are in tests/web/test_communes_api.py (against a real server)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -129,3 +131,11 @@ def test_any_text_gives_at_most_limit_distinct_communes(index: CommuneIndex, tex
 def test_typed_looking_text_never_fails(index: CommuneIndex, text: str) -> None:
     hits = index.search(text, 10)
     assert all(h.commune.code in index.geography.communes for h in hits)
+
+
+def test_names_without_a_word_to_correct_still_answer_a_typo_query(geography: Geography) -> None:
+    """No name with a word of 4 letters or more (Eu, Y): nothing to correct a typo with, no error."""
+    few = dataclasses.replace(geography, communes={code: geography.communes[code] for code in ("76255", "80829")})
+    index = CommuneIndex(few, old_names=[])
+    assert index.search("eurex", 10) == []
+    assert [hit.commune.code for hit in index.search("eu", 10)] == ["76255"]
