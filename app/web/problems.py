@@ -40,9 +40,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    """Last resort: never a stack trace to the client. The log names the error type only."""
+    """Last resort: never a stack trace to the client. The log names the error type only. The
+    answer says `Connection: close`: the server closes the connection after it (uvicorn, once
+    Starlette raises the error again past this answer), and a client reusing it got a reset."""
     logger.error("unexpected error %s on %s", type(exc).__name__, request.url.path)
-    return problem_response(ProblemError("internal-error", "the service could not answer this request"))
+    detail = "the service could not answer this request"
+    return problem_response(ProblemError("internal-error", detail, headers={"Connection": "close"}))
 
 
 EXCEPTION_HANDLERS = {
