@@ -13,7 +13,7 @@ from pathlib import Path
 from app.contract.limits import DEFAULT_COMMUNES, MAX_COMMUNES, MAX_FIELD_ERRORS, MAX_QUERY_CHARACTERS
 from app.contract.problems import ParameterError, ProblemError
 from app.geography import Geography
-from app.geography.search import OLD_NAMES_FILE, CommuneHit, CommuneIndex, read_old_names
+from app.geography.search import OLD_NAMES_FILE, CommuneHit, CommuneIndex, checked_old_names, read_old_names
 
 PARAMETERS = ("q", "limit")
 
@@ -92,12 +92,13 @@ def commune_found(hit: CommuneHit, geography: Geography) -> dict[str, object]:
 
 
 def index_builder(geography: Geography, geodata_dir: Path) -> Callable[[], CommuneIndex]:
-    """What builds the commune search's index, when called: its one file read now, so that a
-    missing or unreadable one stops a start as any geodata file does."""
-    return functools.partial(CommuneIndex, geography, read_old_names(geodata_dir / OLD_NAMES_FILE))
+    """What builds the commune search's index, when called: its one file read and checked against
+    the geography now, so that a missing, unreadable or wrong one stops a start as any geodata file
+    does (OSError, OldNamesError)."""
+    old_names = checked_old_names(geography, read_old_names(geodata_dir / OLD_NAMES_FILE))
+    return functools.partial(CommuneIndex, geography, old_names)
 
 
-def search(index: CommuneIndex, pairs: Iterable[tuple[str, str]]) -> dict[str, object]:
-    """The answer to GET /v1/communes with these query-string pairs."""
-    asked = parse_search(pairs)
+def answer(index: CommuneIndex, asked: CommuneSearch) -> dict[str, object]:
+    """The answer to GET /v1/communes for a search `parse_search` read."""
     return present(index.search(asked.q, asked.limit), index.geography)

@@ -166,6 +166,20 @@ def read_old_names(path: Path) -> list[OldName]:
         return [OldName(r["old_code"], r["old_name"], r["current_code"]) for r in csv.DictReader(handle)]
 
 
+class OldNamesError(ValueError):
+    """The old names of merged communes do not fit the geography (a file cut short, or of another
+    vintage): the commune search's index could not be built from them."""
+
+
+def checked_old_names(geography: Geography, old_names: list[OldName]) -> list[OldName]:
+    """The old names, each with a name and a commune of the geography to lead to; or OldNamesError."""
+    wrong = [o for o in old_names if not o.name or o.current_code not in geography.communes]
+    if wrong:
+        shown = ", ".join(f"{o.old_code} -> {o.current_code}" for o in wrong[:5])
+        raise OldNamesError(f"{len(wrong)} old name(s) without a name or a commune of the geography: {shown}")
+    return old_names
+
+
 def typo_variants(word: str) -> set[str]:
     """Every word one edit away: a letter deleted, swapped with its neighbour, replaced or inserted."""
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]

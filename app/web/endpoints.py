@@ -50,10 +50,15 @@ async def healthz(request: Request) -> Response:
     return json_response({"status": "ok", "version": __version__})
 
 
+SEARCH_INDEX_FAILED = "the commune search's index could not be built: see the log"
+
+
 async def readyz(request: Request) -> Response:
     service: Service | None = getattr(request.app.state, "service", None)
     if service is None:
         return json_response({"status": "loading"}, status_code=503)
+    if service.communes.failed:  # a defect: out of the load balancer, and the rollout stops
+        return json_response({"status": "failed", "detail": SEARCH_INDEX_FAILED}, status_code=503)
     return json_response({"status": "ready", "version": __version__, "geodata": service.reference.geography.vintage})
 
 
