@@ -65,6 +65,9 @@ class Target:
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
                 if http_get(self.url + "/readyz", 1)[0] == 200 and len(self.workers()) >= 1:
+                    # a search waits for its index, built once the worker is ready: part of the start,
+                    # not of the attack
+                    http_get(self.url + "/v1/communes?q=lyon", 60)
                     return self
             time.sleep(0.1)
         raise RuntimeError("server not ready: " + self.log.read_text()[-2000:])

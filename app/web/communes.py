@@ -16,6 +16,7 @@ from starlette.responses import Response
 from app.contract import communes
 from app.web.endpoints import json_response, service_of
 from app.web.requests import ensure_connected
+from app.web.work import release_memory
 
 logger = logging.getLogger("territorialite")
 
@@ -48,6 +49,7 @@ class IndexBuiltInTheBackground:
         except Exception as error:  # kept only as this line: a search raises an error of its own
             logger.error("the commune search's index could not be built: %s: %s", type(error).__name__, error)
         finally:
+            release_memory()  # the build's temporaries, in this thread's own arena: given back now
             self._done.set_result(None)
 
     @property
