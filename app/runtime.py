@@ -30,9 +30,9 @@ def loading_what_lasts() -> Iterator[None]:
     full collection walks it again, and the young generation is collected as COLLECTOR_THRESHOLDS
     says. Frozen without a collection first: one, after a worker's imports and loading, took 43 to
     85 ms of a start of about a second and found nothing to free in a worker of one (a few objects,
-    kilobytes, elsewhere: the audit command's argument parsers). Process-wide: for the server's workers and
-    the audit command (`territorialite audit`, app.cli's `audit`), not for a library caller of
-    app.conformance.audit_file."""
+    kilobytes, elsewhere: the audit command's argument parsers). Process-wide: for the server's
+    workers and the audit command (`territorialite audit`, app.cli's `audit`), not for a library
+    caller of app.conformance.audit_file."""
     gc.disable()
     try:
         yield

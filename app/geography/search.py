@@ -206,7 +206,7 @@ class CommuneIndex:
 
     @classmethod
     def from_geodata(cls, geography: Geography, directory: Path) -> CommuneIndex:
-        return cls(geography, read_old_names(directory / OLD_NAMES_FILE))
+        return cls(geography, checked_old_names(geography, read_old_names(directory / OLD_NAMES_FILE)))
 
     def _build_names(self, old_names: list[OldName]) -> None:
         """Entries: one per commune first (its name; an arrondissement's city name), by commune
