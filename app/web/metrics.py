@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
+import struct
 from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -119,7 +121,22 @@ async def metrics_endpoint(request: Request) -> Response:
     request.app.state.service.work.report_held(record_held)  # this worker's, as of now
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         forget_workers_gone()
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(await _every_workers_metrics(), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _every_workers_metrics(attempts: int = 5) -> bytes:
+    """The workers' files merged. A worker that starts creates its file empty, then sizes it
+    (prometheus_client's MmapedDict): read in between, it fails to unpack (struct.error), and a
+    scrape while a worker (re)started was a 500. Read again a moment later."""
+    for _ in range(attempts - 1):
+        with contextlib.suppress(struct.error):
+            return _merged()
+        await asyncio.sleep(0.01)
+    return _merged()
+
+
+def _merged() -> bytes:
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return generate_latest(registry)

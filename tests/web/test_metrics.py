@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import struct
 from pathlib import Path
 
 import pytest
+from prometheus_client.mmap_dict import MmapedDict
 
 from app.web import metrics
 
@@ -37,3 +40,21 @@ def test_a_report_another_scrape_removed_meanwhile_is_no_error(tmp_path: Path, m
     monkeypatch.setattr(metrics, "mark_process_dead", removed_in_between)
     metrics.forget_workers_gone()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_file_read_while_it_is_being_created_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A starting worker creates its file empty, then sizes it: a scrape in between is not a 500."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    starting = tmp_path / f"gauge_livemax_{os.getpid()}.db"
+    starting.touch()  # as MmapedDict opens it, before it sizes it
+
+    async def scrape_while_it_is_sized() -> bytes:
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.015, lambda: MmapedDict(str(starting)).close())
+        return await metrics._every_workers_metrics()
+
+    with pytest.raises(struct.error):  # what a scrape read at that instant
+        metrics._merged()
+    assert asyncio.run(scrape_while_it_is_sized()) == b""
